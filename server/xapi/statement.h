@@ -1,0 +1,93 @@
+/*
+ * Turning a validated statement into what the store keeps: the LRS-set
+ * properties are filled in, the JSON text to store is produced once, and
+ * the values that queries and analytics filter on are extracted.
+ *
+ * Query filters (agent, verb, activity, registration, and their "related"
+ * forms) are answered from index keys: a kind plus a 16-byte digest of the
+ * value, so that every filter is one lookup in one compact index.
+ */
+#ifndef LRSD_XAPI_STATEMENT_H
+#define LRSD_XAPI_STATEMENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "xapi/version.h"
+
+enum xapi_index_kind {
+    XAPI_KEY_VERB = 1,             /* verb id */
+    XAPI_KEY_AGENT = 2,            /* actor, or object when Agent/Group */
+    XAPI_KEY_AGENT_RELATED = 3,    /* any agent anywhere (includes above) */
+    XAPI_KEY_ACTIVITY = 4,         /* object when an Activity */
+    XAPI_KEY_ACTIVITY_RELATED = 5, /* any activity anywhere (includes above) */
+    XAPI_KEY_REGISTRATION = 6,     /* context.registration */
+};
+
+#define XAPI_KEY_DIGEST_LEN 16
+
+struct xapi_index_key {
+    unsigned char kind;                        /* enum xapi_index_kind */
+    unsigned char digest[XAPI_KEY_DIGEST_LEN]; /* xapi_key_digest(value) */
+};
+
+/* The digest of an index key value: the first 16 bytes of SHA-256 over the
+ * kind byte followed by the value. */
+void xapi_key_digest(enum xapi_index_kind kind, const char *value,
+                     unsigned char out[XAPI_KEY_DIGEST_LEN]);
+
+/* The identity string of an Agent or identified Group, used as its index
+ * key value: "mbox:mailto:a@b", "mbox_sha1sum:<hex>", "openid:<iri>" or
+ * "account:<homePage> <name>". Returns a new string the caller frees, or
+ * NULL for an anonymous Group or an invalid actor. */
+char *xapi_actor_key(const json_t *actor);
+
+/* One statement, ready to be stored. Strings are owned by the row. */
+struct xapi_row {
+    char id[37];            /* lowercase UUID */
+    char *body;             /* compact JSON; no "stored", see below */
+    size_t body_len;        /* bytes in body */
+    bool has_timestamp;     /* false: the reader adds timestamp = stored */
+    int64_t timestamp_us;   /* statement timestamp, epoch microseconds */
+    char *actor_key;        /* xapi_actor_key of actor; NULL if anonymous */
+    char *verb_id;          /* verb.id */
+    char *object_type;      /* Activity, Agent, Group, StatementRef, ... */
+    char *object_id;        /* activity id, actor key or statement id */
+    char registration[37];  /* context.registration, "" if none */
+    char voids[37];         /* target id if this voids a statement, "" */
+    char ref_target[37];    /* StatementRef object target, "" if none */
+    char **parents;         /* context parent activity ids */
+    size_t nparents;
+    char **groupings;       /* context grouping activity ids */
+    size_t ngroupings;
+    struct xapi_index_key *keys; /* deduplicated index keys */
+    size_t nkeys;
+};
+
+/* Completes a validated statement in place and fills row from it:
+ * sets "id" when absent (random UUID), replaces "authority" with the given
+ * one (borrowed; copied into stmt), sets "version" when absent (1.0.0 for
+ * 1.0.x requests, 2.0.0 for 2.0), normalises contextActivities values to
+ * arrays, and serialises the result into row->body. "stored" and a missing
+ * "timestamp" are not added to the body: the store keeps them in columns
+ * and xapi_body_with_stored splices them in on the way out.
+ * Returns 0, or -1 with err (500) when memory runs out. On failure row
+ * holds nothing to free. */
+int xapi_row_build(json_t *stmt, const json_t *authority, enum xapi_version v,
+                   struct xapi_row *row, struct lrs_error *err)
+    __attribute__((warn_unused_result));
+
+/* Frees what a row owns and zeroes it. */
+void xapi_row_free(struct xapi_row *row);
+
+/* Returns a new malloc'd JSON text: body (a JSON object text as stored)
+ * with ,"stored":"<stored>" appended and, when add_timestamp, also
+ * ,"timestamp":"<stored>". *out_len receives the length. NULL on OOM. */
+char *xapi_body_with_stored(const char *body, size_t body_len,
+                            const char *stored, bool add_timestamp,
+                            size_t *out_len);
+
+#endif
