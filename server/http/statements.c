@@ -1,0 +1,435 @@
+/*
+ * The Statements resource: PUT and POST store statements, GET and HEAD
+ * answer single lookups and filtered, paged queries.
+ *
+ * A write is validated and prepared completely before anything reaches
+ * the store; then the request is suspended until the writer reports that
+ * the transaction holding its statements has committed (or failed), so an
+ * acknowledgement is never sent for anything not durably stored.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <uuid/uuid.h>
+
+#include "core/log.h"
+#include "http/params.h"
+#include "http/respond.h"
+#include "http/server_internal.h"
+#include "store/statements.h"
+#include "xapi/canonical.h"
+#include "xapi/formats.h"
+#include "xapi/statement.h"
+#include "xapi/validate.h"
+
+#define STATEMENTS_METHODS "GET, HEAD, PUT, POST, OPTIONS"
+
+/* ---- writes ------------------------------------------------------------ */
+
+struct ingest {
+    json_t *doc;             /* the parsed body */
+    struct xapi_row *rows;   /* one per statement */
+    size_t nrows;
+    bool put;                /* answer 204 rather than the ids */
+};
+
+static void
+ingest_free(void *p)
+{
+    struct ingest *in = p;
+
+    for (size_t i = 0; i < in->nrows; i++)
+        xapi_row_free(&in->rows[i]);
+    free(in->rows);
+    json_decref(in->doc);
+    free(in);
+}
+
+static bool
+is_media_type(const char *header, const char *type)
+{
+    size_t n = strlen(type);
+
+    return header != NULL && strncasecmp(header, type, n) == 0 &&
+           (header[n] == '\0' || header[n] == ';' || header[n] == ' ');
+}
+
+static int
+check_content_type(struct http_request *req, struct lrs_error *err)
+{
+    const char *ct = MHD_lookup_connection_value(
+        req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+
+    if (is_media_type(ct, "application/json"))
+        return 0;
+    if (is_media_type(ct, "multipart/mixed"))
+        /* Not yet: statements with attachment parts. */
+        return lrs_error_set(err, 400,
+                             "Content-Type: multipart/mixed (statements "
+                             "with attachments) is not supported yet");
+    return lrs_error_set(err, 400, "Content-Type: must be application/json");
+}
+
+static json_t *
+parse_body(struct http_request *req, struct lrs_error *err)
+{
+    json_error_t jerr;
+    json_t *doc;
+
+    if (req->body_len == 0) {
+        lrs_error_set(err, 400, "body: a statement is required");
+        return NULL;
+    }
+    doc = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
+                     &jerr);
+    if (doc == NULL)
+        lrs_error_set(err, 400, "body: invalid JSON at line %d column %d: %s",
+                      jerr.line, jerr.column, jerr.text);
+    return doc;
+}
+
+/* Rejects a batch that uses one id twice: the specification forbids it,
+ * and storing it would make the batch conflict with itself. */
+static int
+check_unique_ids(const struct ingest *in, struct lrs_error *err)
+{
+    for (size_t i = 1; i < in->nrows; i++) {
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(in->rows[i].id, in->rows[j].id) == 0)
+                return lrs_error_set(err, 400,
+                                     "statements[%zu].id: the batch already "
+                                     "has a statement with id %s",
+                                     i, in->rows[i].id);
+        }
+    }
+    return 0;
+}
+
+static int
+prepare_rows(struct http_request *req, struct ingest *in,
+             struct lrs_error *err)
+{
+    bool array = json_is_array(in->doc);
+    size_t n = array ? json_array_size(in->doc) : 1;
+    char path[48];
+
+    if (n > (size_t)http_request_config(req)->max_batch)
+        return lrs_error_set(err, 413,
+                             "statements: more than %d statements in one "
+                             "request",
+                             http_request_config(req)->max_batch);
+    if (n == 0)
+        return lrs_error_set(err, 400, "statements: the array is empty");
+    for (size_t i = 0; i < n; i++) {
+        json_t *stmt = array ? json_array_get(in->doc, i) : in->doc;
+
+        if (array)
+            snprintf(path, sizeof(path), "statements[%zu]", i);
+        else
+            snprintf(path, sizeof(path), "statement");
+        if (!json_is_object(stmt))
+            return lrs_error_set(err, 400, "%s: must be an object", path);
+        if (xapi_validate_statement(stmt, req->version, path, err) < 0)
+            return -1;
+    }
+    in->rows = calloc(n, sizeof(*in->rows));
+    if (in->rows == NULL)
+        return lrs_error_set(err, 500, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *stmt = array ? json_array_get(in->doc, i) : in->doc;
+
+        if (xapi_row_build(stmt, req->cred.authority, req->version,
+                           &in->rows[i], err) < 0)
+            return -1;
+        in->nrows++;
+    }
+    return check_unique_ids(in, err);
+}
+
+static void
+on_stored(void *arg, const struct lrs_error *err)
+{
+    http_request_finish(arg, err);
+}
+
+static enum MHD_Result
+answer_stored(struct http_request *req)
+{
+    struct ingest *in = req->state;
+    enum MHD_Result ret;
+    json_t *ids;
+
+    if (req->outcome.status != 0)
+        return http_respond_error(req, &req->outcome);
+    if (in->put)
+        return http_respond(req, 204, NULL, 0, NULL, NULL);
+    ids = json_array();
+    for (size_t i = 0; ids != NULL && i < in->nrows; i++)
+        json_array_append_new(ids, json_string(in->rows[i].id));
+    if (ids == NULL)
+        return MHD_NO;
+    ret = http_respond_json(req, 200, ids, NULL);
+    json_decref(ids);
+    return ret;
+}
+
+/* PUT carries the id in statementId; the body may repeat it. */
+static int
+apply_put_id(struct http_request *req, json_t *doc, struct lrs_error *err)
+{
+    struct param_list params;
+    const char *given;
+    json_t *body_id;
+    char id[37], other[37];
+
+    http_request_params(req, &params);
+    for (size_t i = 0; i < params.count; i++) {
+        if (strcmp(params.items[i].name, "statementId") != 0)
+            return lrs_error_set(err, 400, "%s: unknown parameter",
+                                 params.items[i].name);
+    }
+    given = params_get(&params, "statementId");
+    if (given == NULL)
+        return lrs_error_set(err, 400, "statementId: parameter is required");
+    if (xapi_uuid_normalize(given, id) < 0)
+        return lrs_error_set(err, 400, "statementId: must be a UUID");
+    if (!json_is_object(doc))
+        return lrs_error_set(err, 400, "statement: must be an object");
+    body_id = json_object_get(doc, "id");
+    if (body_id == NULL)
+        return json_object_set_new(doc, "id", json_string(id)) == 0
+                   ? 0
+                   : lrs_error_set(err, 500, "out of memory");
+    if (!json_is_string(body_id) ||
+        xapi_uuid_normalize(json_string_value(body_id), other) < 0 ||
+        strcmp(id, other) != 0)
+        return lrs_error_set(err, 400,
+                             "statement.id: must equal the statementId "
+                             "parameter");
+    return 0;
+}
+
+static enum MHD_Result
+statements_write(struct http_request *req, bool put)
+{
+    struct lrs_error err = {0};
+    struct ingest *in;
+
+    if (check_content_type(req, &err) < 0)
+        return http_respond_error(req, &err);
+    in = calloc(1, sizeof(*in));
+    if (in == NULL)
+        return MHD_NO;
+    in->put = put;
+    req->state = in;
+    req->free_state = ingest_free;
+    in->doc = parse_body(req, &err);
+    if (in->doc == NULL)
+        return http_respond_error(req, &err);
+    if (put && apply_put_id(req, in->doc, &err) < 0)
+        return http_respond_error(req, &err);
+    if (!put) {
+        struct param_list params;
+
+        http_request_params(req, &params);
+        if (params.count > 0)
+            return http_fail(req, 400, "%s: unknown parameter",
+                             params.items[0].name);
+    }
+    if (prepare_rows(req, in, &err) < 0)
+        return http_respond_error(req, &err);
+    req->resume = answer_stored;
+    http_request_suspend(req);
+    store_statements_submit(http_request_store(req), req->cred.store_id,
+                            in->rows, in->nrows, on_stored, req);
+    return MHD_YES;
+}
+
+/* ---- reads ------------------------------------------------------------- */
+
+/* Returns the text of one statement in the requested format: the stored
+ * text itself for exact, a re-serialised copy otherwise. */
+static char *
+format_statement(const struct store_statement *item, enum xapi_format fmt,
+                 const char *accept_language, size_t *len)
+{
+    json_t *stmt;
+    char *text;
+
+    if (fmt == XAPI_FORMAT_EXACT) {
+        text = malloc(item->body_len + 1);
+        if (text != NULL) {
+            memcpy(text, item->body, item->body_len + 1);
+            *len = item->body_len;
+        }
+        return text;
+    }
+    stmt = json_loadb(item->body, item->body_len, 0, NULL);
+    if (stmt == NULL || xapi_format_apply(stmt, fmt, accept_language) < 0) {
+        json_decref(stmt);
+        return NULL;
+    }
+    text = json_dumps(stmt, JSON_COMPACT);
+    json_decref(stmt);
+    if (text != NULL)
+        *len = strlen(text);
+    return text;
+}
+
+/* Wraps a JSON answer as the first and only part of a multipart/mixed
+ * body, as attachments=true asks. */
+static char *
+wrap_multipart(char *json, size_t len, size_t *out_len, char *boundary,
+               size_t bsize)
+{
+    uuid_t u;
+    char hex[37], *out = NULL;
+    int n;
+
+    uuid_generate_random(u);
+    uuid_unparse_lower(u, hex);
+    snprintf(boundary, bsize, "lrsd%.8s%.4s", hex, hex + 9);
+    n = asprintf(&out,
+                 "--%s\r\nContent-Type: application/json\r\n"
+                 "Content-Length: %zu\r\n\r\n%.*s\r\n--%s--\r\n",
+                 boundary, len, (int)len, json, boundary);
+    free(json);
+    if (n < 0)
+        return NULL;
+    *out_len = (size_t)n;
+    return out;
+}
+
+static enum MHD_Result
+answer_read(struct http_request *req, const struct statements_get *g,
+            char *text, size_t len, const char *stored)
+{
+    char date[64], boundary[40], ctype[96];
+    const char *headers[] = {MHD_HTTP_HEADER_LAST_MODIFIED, date, NULL};
+    int64_t us;
+
+    if (stored[0] != '\0' && xapi_timestamp_parse(stored, true, &us) == 0)
+        http_date(us, date, sizeof(date));
+    else
+        headers[0] = NULL;
+    if (!g->attachments)
+        return http_respond(req, 200, text, len, "application/json",
+                            headers);
+    text = wrap_multipart(text, len, &len, boundary, sizeof(boundary));
+    if (text == NULL)
+        return MHD_NO;
+    snprintf(ctype, sizeof(ctype), "multipart/mixed; boundary=%s", boundary);
+    return http_respond(req, 200, text, len, ctype, headers);
+}
+
+static enum MHD_Result
+answer_single(struct http_request *req, const struct statements_get *g,
+              const struct store_result *res)
+{
+    const char *lang = MHD_lookup_connection_value(
+        req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
+    size_t len;
+    char *text;
+
+    if (res->count == 0)
+        return http_fail(req, 404, "%s: no such statement",
+                         g->query.voided ? "voidedStatementId"
+                                         : "statementId");
+    text = format_statement(&res->items[0], g->format, lang, &len);
+    if (text == NULL)
+        return MHD_NO;
+    return answer_read(req, g, text, len, res->items[0].stored);
+}
+
+static int
+write_list(FILE *f, struct http_request *req, const struct statements_get *g,
+           const struct store_result *res)
+{
+    const char *lang = MHD_lookup_connection_value(
+        req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
+
+    fputs("{\"statements\":[", f);
+    for (size_t i = 0; i < res->count; i++) {
+        size_t len;
+        char *text = format_statement(&res->items[i], g->format, lang, &len);
+
+        if (text == NULL)
+            return -1;
+        if (i > 0)
+            fputc(',', f);
+        fwrite(text, 1, len, f);
+        free(text);
+    }
+    fputs("],\"more\":\"", f);
+    if (res->more && res->count > 0) {
+        char *token =
+            params_more_token(g, (long long)res->items[res->count - 1].seq);
+
+        if (token == NULL)
+            return -1;
+        fprintf(f, "%s/statements?more=%s",
+                http_request_config(req)->base_path, token);
+        free(token);
+    }
+    fputs("\"}", f);
+    return 0;
+}
+
+static enum MHD_Result
+answer_list(struct http_request *req, const struct statements_get *g,
+            const struct store_result *res)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    int rc;
+
+    if (f == NULL)
+        return MHD_NO;
+    rc = write_list(f, req, g, res);
+    if (fclose(f) != 0 || rc < 0) {
+        free(text);
+        return MHD_NO;
+    }
+    return answer_read(req, g, text, len, res->last_stored);
+}
+
+static enum MHD_Result
+statements_read(struct http_request *req)
+{
+    struct param_list params;
+    struct statements_get g;
+    struct store_result res = {0};
+    struct lrs_error err = {0};
+    enum MHD_Result ret;
+
+    http_request_params(req, &params);
+    if (params_statements_get(&params, req->version, req->cred.store_id,
+                              http_request_config(req)->page_limit, &g,
+                              &err) < 0)
+        return http_respond_error(req, &err);
+    if (store_statements_query(http_request_store(req), &g.query, &res,
+                               &err) < 0) {
+        params_statements_get_free(&g);
+        return http_respond_error(req, &err);
+    }
+    ret = g.single ? answer_single(req, &g, &res)
+                   : answer_list(req, &g, &res);
+    store_result_free(&res);
+    params_statements_get_free(&g);
+    return ret;
+}
+
+enum MHD_Result
+statements_handle(struct http_request *req)
+{
+    if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
+        return statements_read(req);
+    if (strcmp(req->method, "POST") == 0)
+        return statements_write(req, false);
+    if (strcmp(req->method, "PUT") == 0)
+        return statements_write(req, true);
+    return http_method_not_allowed(req, STATEMENTS_METHODS);
+}
