@@ -14,7 +14,7 @@
 enum option_type { OPT_STRING, OPT_INT, OPT_LONG };
 
 struct option_def {
-    const char *name;     /* --name; env LRSD_NAME with '-' as '_' */
+    const char *name; /* --name; env LRSD_NAME with '-' as '_' */
     enum option_type type;
     size_t offset;        /* field in struct config */
     const char *fallback; /* default, as text */
@@ -23,7 +23,7 @@ struct option_def {
     const char *help;
 };
 
-#define DB (CMD_SERVE | CMD_MIGRATE | CMD_KEY_CREATE)
+#define DB       (CMD_SERVE | CMD_MIGRATE | CMD_KEY_CREATE)
 #define FIELD(f) offsetof(struct config, f)
 
 static const struct option_def options[] = {
@@ -68,8 +68,7 @@ static const struct option_def options[] = {
      "PostgreSQL statement_timeout for queries, in milliseconds; 0 = none."},
     {"group-max", OPT_INT, FIELD(group_max), "2000", 1, 100000, CMD_SERVE,
      "Most statements the writer commits in one transaction."},
-    {"shutdown-grace", OPT_INT, FIELD(shutdown_grace), "30", 0, 3600,
-     CMD_SERVE,
+    {"shutdown-grace", OPT_INT, FIELD(shutdown_grace), "30", 0, 3600, CMD_SERVE,
      "Seconds to let requests in flight finish after SIGTERM or SIGINT."},
     {"scopes", OPT_STRING, FIELD(scopes), "all", 0, 0, CMD_KEY_CREATE,
      "Comma-separated xAPI scopes of the new credential (e.g. all, "
@@ -93,8 +92,7 @@ set_value(struct config *cfg, const struct option_def *o, const char *text,
     }
     errno = 0;
     v = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || v < o->min ||
-        v > o->max) {
+    if (errno != 0 || end == text || *end != '\0' || v < o->min || v > o->max) {
         fprintf(stderr, "lrsd: %s %s: must be a whole number from %ld to %ld\n",
                 source, o->name, o->min, o->max);
         return -1;
@@ -195,8 +193,8 @@ load_argv(struct config *cfg, enum config_command cmd, int argc, char **argv,
 }
 
 int
-config_load(struct config *cfg, enum config_command cmd, int argc,
-            char **argv, const char *usage)
+config_load(struct config *cfg, enum config_command cmd, int argc, char **argv,
+            const char *usage)
 {
     memset(cfg, 0, sizeof(*cfg));
     if (load_defaults_and_env(cfg, cmd) < 0)

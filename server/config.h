@@ -17,25 +17,25 @@ enum config_command {
 };
 
 struct config {
-    const char *database;      /* libpq URI or conninfo; "" = PG* env */
-    const char *listen;        /* HOST:PORT */
-    const char *base_path;     /* e.g. "/xapi", no trailing slash */
-    const char *public_url;    /* endpoint advertised in authorities */
-    const char *log_level;     /* error, warn, info, debug */
-    const char *cors_origin;   /* Access-Control-Allow-Origin value */
-    const char *scopes;        /* key create: comma-separated scopes */
-    const char *label;         /* key create: free text */
-    int threads;               /* HTTP worker threads */
-    int max_connections;       /* simultaneous client connections */
-    int idle_timeout;          /* seconds before an idle connection closes */
-    long max_body;             /* bytes per request body */
-    int max_batch;             /* statements per POST */
-    int page_limit;            /* most statements per GET page */
-    int db_pool;               /* read connections to PostgreSQL */
-    int db_acquire_ms;         /* wait for a read connection before 503 */
-    int db_statement_ms;       /* PostgreSQL statement_timeout */
-    int group_max;             /* statements per group commit */
-    int shutdown_grace;        /* seconds to finish requests on SIGTERM */
+    const char *database;    /* libpq URI or conninfo; "" = PG* env */
+    const char *listen;      /* HOST:PORT */
+    const char *base_path;   /* e.g. "/xapi", no trailing slash */
+    const char *public_url;  /* endpoint advertised in authorities */
+    const char *log_level;   /* error, warn, info, debug */
+    const char *cors_origin; /* Access-Control-Allow-Origin value */
+    const char *scopes;      /* key create: comma-separated scopes */
+    const char *label;       /* key create: free text */
+    int threads;             /* HTTP worker threads */
+    int max_connections;     /* simultaneous client connections */
+    int idle_timeout;        /* seconds before an idle connection closes */
+    long max_body;           /* bytes per request body */
+    int max_batch;           /* statements per POST */
+    int page_limit;          /* most statements per GET page */
+    int db_pool;             /* read connections to PostgreSQL */
+    int db_acquire_ms;       /* wait for a read connection before 503 */
+    int db_statement_ms;     /* PostgreSQL statement_timeout */
+    int group_max;           /* statements per group commit */
+    int shutdown_grace;      /* seconds to finish requests on SIGTERM */
 };
 
 /* Fills cfg with defaults, then the environment, then argv (options only,

@@ -170,8 +170,7 @@ split_scopes(const char *text)
         while (end > start && text[end - 1] == ' ')
             end--;
         if (end > start)
-            json_array_append_new(
-                arr, json_stringn(text + start, end - start));
+            json_array_append_new(arr, json_stringn(text + start, end - start));
         text += n;
         if (*text == ',')
             text++;
@@ -203,8 +202,8 @@ cmd_key_create(int argc, char **argv)
         json_decref(scopes);
         return 2;
     }
-    rc = keys_create(cfg.database, scopes,
-                     cfg.label[0] ? cfg.label : NULL, endpoint, &out, &err);
+    rc = keys_create(cfg.database, scopes, cfg.label[0] ? cfg.label : NULL,
+                     endpoint, &out, &err);
     json_decref(scopes);
     if (rc < 0) {
         log_error("event=key_create_failed reason=%s",

@@ -20,8 +20,8 @@ base64_encode(const void *data, size_t len, bool url_safe)
     if (out == NULL)
         return NULL;
     for (i = 0; i + 2 < len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
-                     in[i + 2];
+        uint32_t v =
+            (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
 
         out[o++] = abc[v >> 18 & 63];
         out[o++] = abc[v >> 12 & 63];

@@ -10,8 +10,8 @@
 #define LRS_ERROR_MESSAGE_MAX 512
 
 struct lrs_error {
-    int status;                           /* HTTP status; 0 means none */
-    char message[LRS_ERROR_MESSAGE_MAX];  /* shown to the client */
+    int status;                          /* HTTP status; 0 means none */
+    char message[LRS_ERROR_MESSAGE_MAX]; /* shown to the client */
 };
 
 /* Sets status and formats the message (truncated to fit). Returns -1 so

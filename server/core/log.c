@@ -72,7 +72,7 @@ log_write(enum log_level level, const char *fmt, ...)
     va_end(ap);
     if (n > 0)
         len += (size_t)n < sizeof(line) - len - 1 ? (size_t)n
-                                                    : sizeof(line) - len - 2;
+                                                  : sizeof(line) - len - 2;
     line[len++] = '\n';
     if (write(STDERR_FILENO, line, len) < 0)
         return;

@@ -35,14 +35,14 @@ void log_write(enum log_level level, const char *fmt, ...)
 const char *log_quote(char *buf, size_t size, const char *text);
 
 #define log_enabled(level) ((level) <= log_threshold)
-#define LOG_AT(level, ...)                                                   \
-    do {                                                                     \
-        if (log_enabled(level))                                              \
-            log_write(level, __VA_ARGS__);                                   \
+#define LOG_AT(level, ...)                                                     \
+    do {                                                                       \
+        if (log_enabled(level))                                                \
+            log_write(level, __VA_ARGS__);                                     \
     } while (0)
 #define log_error(...) LOG_AT(LOG_ERROR, __VA_ARGS__)
-#define log_warn(...) LOG_AT(LOG_WARN, __VA_ARGS__)
-#define log_info(...) LOG_AT(LOG_INFO, __VA_ARGS__)
+#define log_warn(...)  LOG_AT(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  LOG_AT(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) LOG_AT(LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -13,8 +13,8 @@
 #include "http/server_internal.h"
 
 int
-auth_parse_basic(const char *header, char *key, size_t key_size,
-                 char *secret, size_t secret_size)
+auth_parse_basic(const char *header, char *key, size_t key_size, char *secret,
+                 size_t secret_size)
 {
     unsigned char *decoded;
     const char *colon;
@@ -56,15 +56,13 @@ auth_request(struct http_request *req, struct lrs_error *err)
     const char *header;
     int found;
 
-    header = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-                                         MHD_HTTP_HEADER_AUTHORIZATION);
-    if (auth_parse_basic(header, key, sizeof(key), secret, sizeof(secret)) <
-        0)
+    header = http_request_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (auth_parse_basic(header, key, sizeof(key), secret, sizeof(secret)) < 0)
         return lrs_error_set(err, 401,
                              "Authorization: HTTP Basic credentials are "
                              "required");
-    found = keys_authenticate(http_request_store(req), key, secret,
-                              &req->cred, err);
+    found = keys_authenticate(http_request_store(req), key, secret, &req->cred,
+                              err);
     if (found < 0)
         return -1;
     if (found == 0)

@@ -48,13 +48,20 @@ static const struct {
     const char *name;
     bool with_single;
 } known[] = {
-    {"statementId", true},  {"voidedStatementId", true},
-    {"agent", false},       {"verb", false},
-    {"activity", false},    {"registration", false},
-    {"related_activities", false}, {"related_agents", false},
-    {"since", false},       {"until", false},
-    {"limit", false},       {"format", true},
-    {"attachments", true},  {"ascending", false},
+    {"statementId", true},
+    {"voidedStatementId", true},
+    {"agent", false},
+    {"verb", false},
+    {"activity", false},
+    {"registration", false},
+    {"related_activities", false},
+    {"related_agents", false},
+    {"since", false},
+    {"until", false},
+    {"limit", false},
+    {"format", true},
+    {"attachments", true},
+    {"ascending", false},
     {"more", false},
 };
 
@@ -106,8 +113,7 @@ parse_bool(const char *name, const char *value, bool *out,
 }
 
 static int
-add_filter(struct store_query *q, enum xapi_index_kind kind,
-           const char *value)
+add_filter(struct store_query *q, enum xapi_index_kind kind, const char *value)
 {
     if (q->nfilters == STORE_MAX_FILTERS ||
         xapi_key_digest(kind, value, q->filters[q->nfilters].digest) < 0)
@@ -139,8 +145,7 @@ parse_agent(const char *value, bool related, enum xapi_version v,
                       "agent: must have an inverse functional identifier");
         goto out;
     }
-    rc = add_filter(q, related ? XAPI_KEY_AGENT_RELATED : XAPI_KEY_AGENT,
-                    key);
+    rc = add_filter(q, related ? XAPI_KEY_AGENT_RELATED : XAPI_KEY_AGENT, key);
     free(key);
 out:
     json_decref(agent);
@@ -148,9 +153,8 @@ out:
 }
 
 static int
-parse_iri_filter(const char *name, const char *value,
-                 enum xapi_index_kind kind, struct store_query *q,
-                 struct lrs_error *err)
+parse_iri_filter(const char *name, const char *value, enum xapi_index_kind kind,
+                 struct store_query *q, struct lrs_error *err)
 {
     if (!xapi_is_iri(value))
         return lrs_error_set(err, 400, "%s: must be an absolute IRI", name);
@@ -168,8 +172,7 @@ parse_time(const char *name, const char *value, int64_t *out,
 }
 
 static int
-parse_limit(const char *value, int page_limit, int *out,
-            struct lrs_error *err)
+parse_limit(const char *value, int page_limit, int *out, struct lrs_error *err)
 {
     char *end;
     long n;
@@ -181,8 +184,7 @@ parse_limit(const char *value, int page_limit, int *out,
     n = strtol(value, &end, 10);
     if (errno != 0 || end == value || *end != '\0' || n < 0 ||
         value[0] == '-' || value[0] == '+')
-        return lrs_error_set(err, 400,
-                             "limit: must be a non-negative integer");
+        return lrs_error_set(err, 400, "limit: must be a non-negative integer");
     if (n > 0 && n < page_limit)
         *out = (int)n;
     return 0;
@@ -221,8 +223,8 @@ parse_filters(const struct param_list *params, enum xapi_version v,
         parse_bool("related_activities",
                    params_get(params, "related_activities"),
                    &related_activities, err) < 0 ||
-        parse_bool("ascending", params_get(params, "ascending"),
-                   &q->ascending, err) < 0)
+        parse_bool("ascending", params_get(params, "ascending"), &q->ascending,
+                   err) < 0)
         return -1;
     if ((value = params_get(params, "agent")) != NULL &&
         parse_agent(value, related_agents, v, q, err) < 0)
@@ -258,8 +260,8 @@ parse_filters(const struct param_list *params, enum xapi_version v,
 }
 
 static int
-parse_all(const struct param_list *params, enum xapi_version v,
-          int page_limit, struct statements_get *out, struct lrs_error *err)
+parse_all(const struct param_list *params, enum xapi_version v, int page_limit,
+          struct statements_get *out, struct lrs_error *err)
 {
     const char *value;
 
@@ -275,8 +277,8 @@ parse_all(const struct param_list *params, enum xapi_version v,
     if (params_get(params, "statementId") ||
         params_get(params, "voidedStatementId"))
         return parse_single(params, out, err);
-    if (parse_limit(params_get(params, "limit"), page_limit,
-                    &out->query.limit, err) < 0)
+    if (parse_limit(params_get(params, "limit"), page_limit, &out->query.limit,
+                    err) < 0)
         return -1;
     return parse_filters(params, v, out, err);
 }
@@ -441,8 +443,8 @@ out:
 
 int
 params_statements_get(const struct param_list *params, enum xapi_version v,
-                      int store_id, int page_limit,
-                      struct statements_get *out, struct lrs_error *err)
+                      int store_id, int page_limit, struct statements_get *out,
+                      struct lrs_error *err)
 {
     const char *more = params_get(params, "more");
 
@@ -451,8 +453,7 @@ params_statements_get(const struct param_list *params, enum xapi_version v,
     out->format = XAPI_FORMAT_EXACT;
     if (more != NULL) {
         if (params->count != 1)
-            return lrs_error_set(err, 400,
-                                 "more: must be the only parameter");
+            return lrs_error_set(err, 400, "more: must be the only parameter");
         if (parse_more(more, v, page_limit, out, err) < 0)
             goto fail;
         return 0;

@@ -15,8 +15,8 @@
 #include "xapi/version.h"
 
 struct param {
-    const char *name;   /* borrowed */
-    const char *value;  /* borrowed, URL-decoded */
+    const char *name;  /* borrowed */
+    const char *value; /* borrowed, URL-decoded */
 };
 
 #define PARAMS_MAX 32
@@ -24,7 +24,7 @@ struct param {
 struct param_list {
     struct param items[PARAMS_MAX];
     size_t count;
-    bool overflow;      /* more parameters than fit */
+    bool overflow; /* more parameters than fit */
 };
 
 /* Adds a parameter; sets overflow when full. */
@@ -34,13 +34,13 @@ void params_add(struct param_list *list, const char *name, const char *value);
 const char *params_get(const struct param_list *list, const char *name);
 
 struct statements_get {
-    struct store_query query;  /* filters, cursor, limit */
-    char statement_id[37];     /* single lookup id, "" for a list */
+    struct store_query query; /* filters, cursor, limit */
+    char statement_id[37];    /* single lookup id, "" for a list */
     enum xapi_format format;
     bool attachments;
-    bool single;               /* statementId or voidedStatementId given */
-    char *cursor_rest;         /* owned: the query's parameters, encoded
-                                  for the next `more` cursor */
+    bool single;       /* statementId or voidedStatementId given */
+    char *cursor_rest; /* owned: the query's parameters, encoded
+                          for the next `more` cursor */
 };
 
 /* Checks the parameters of GET /statements and fills out. Unknown or
@@ -49,8 +49,8 @@ struct statements_get {
  * A `more` cursor is decoded and its original parameters applied.
  * page_limit is the server's maximum page size (limit=0 or no limit).
  * Returns 0 or -1 with err. */
-int params_statements_get(const struct param_list *params,
-                          enum xapi_version v, int store_id, int page_limit,
+int params_statements_get(const struct param_list *params, enum xapi_version v,
+                          int store_id, int page_limit,
                           struct statements_get *out, struct lrs_error *err)
     __attribute__((warn_unused_result));
 

@@ -21,8 +21,7 @@ static void
 add_cors(struct http_request *req, struct MHD_Response *resp)
 {
     const char *allowed = http_request_config(req)->cors_origin;
-    const char *origin = MHD_lookup_connection_value(
-        req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
+    const char *origin = http_request_header(req, MHD_HTTP_HEADER_ORIGIN);
 
     if (allowed == NULL || allowed[0] == '\0')
         return;
@@ -41,9 +40,8 @@ add_cors(struct http_request *req, struct MHD_Response *resp)
 }
 
 enum MHD_Result
-http_respond(struct http_request *req, unsigned status, char *body,
-             size_t len, const char *content_type,
-             const char *const *headers)
+http_respond(struct http_request *req, unsigned status, char *body, size_t len,
+             const char *content_type, const char *const *headers)
 {
     struct MHD_Response *resp;
     enum MHD_Result ret;
@@ -55,8 +53,8 @@ http_respond(struct http_request *req, unsigned status, char *body,
         resp = MHD_create_response_from_buffer(0, (void *)"",
                                                MHD_RESPMEM_PERSISTENT);
     } else {
-        resp = MHD_create_response_from_buffer(len, body,
-                                               MHD_RESPMEM_MUST_FREE);
+        resp =
+            MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     }
     if (resp == NULL) {
         free(body);
@@ -113,8 +111,8 @@ respond_error(struct http_request *req, const struct lrs_error *err,
     else
         log_debug("event=request_rejected status=%u message=%s", status,
                   log_quote(quoted, sizeof(quoted), message));
-    body = json_pack("{s:{s:i,s:s}}", "error", "status", (int)status,
-                     "message", message);
+    body = json_pack("{s:{s:i,s:s}}", "error", "status", (int)status, "message",
+                     message);
     if (body == NULL)
         return MHD_NO;
     ret = http_respond_json(req, status, body, headers);

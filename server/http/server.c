@@ -10,6 +10,7 @@
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -41,9 +42,27 @@ collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
 void
 http_request_params(struct http_request *req, struct param_list *out)
 {
+    if (req->form != NULL) {
+        *out = req->form->params;
+        return;
+    }
     memset(out, 0, sizeof(*out));
-    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND,
-                              collect_param, out);
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, collect_param,
+                              out);
+}
+
+const char *
+http_request_header(struct http_request *req, const char *name)
+{
+    if (req->form != NULL) {
+        for (size_t i = 0; i < req->form->headers.count; i++) {
+            if (strcasecmp(req->form->headers.items[i].name, name) == 0)
+                return req->form->headers.items[i].value;
+        }
+        if (strcasecmp(name, MHD_HTTP_HEADER_CONTENT_TYPE) == 0)
+            return NULL;
+    }
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
 void
@@ -110,6 +129,10 @@ request_free(struct http_request *req)
         req->free_state(req->state);
     if (req->authenticated)
         keys_credential_free(&req->cred);
+    if (req->form != NULL) {
+        form_free(req->form);
+        free(req->form);
+    }
     free(req->body);
     pthread_mutex_destroy(&req->lock);
     free(req);
@@ -135,10 +158,9 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
          (now.tv_nsec - req->started.tv_nsec) / 1000;
     log_set_request(req->id);
     log_info("event=access method=%s path=%s status=%u bytes=%zu us=%lld%s",
-             req->method, log_quote(path, sizeof(path), req->url),
-             req->status, req->bytes, us,
-             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
-                                                        : " aborted=true");
+             req->method, log_quote(path, sizeof(path), req->url), req->status,
+             req->bytes, us,
+             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=true");
     log_set_request(0);
     request_free(req);
     *con_cls = NULL;
@@ -180,8 +202,7 @@ append_body(struct http_request *req, const char *data, size_t size)
 static bool
 declared_too_large(struct http_request *req)
 {
-    const char *len = MHD_lookup_connection_value(
-        req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *len = http_request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
     unsigned long long n;
     char *end;
 
@@ -203,7 +224,8 @@ answer_preflight(struct http_request *req)
         "Access-Control-Allow-Headers",
         "Authorization, Content-Type, X-Experience-API-Version, "
         "If-Match, If-None-Match, X-Experience-API-Hash",
-        "Access-Control-Max-Age", "86400",
+        "Access-Control-Max-Age",
+        "86400",
         NULL};
 
     return http_respond(req, 204, NULL, 0, NULL, headers);
@@ -212,8 +234,7 @@ answer_preflight(struct http_request *req)
 static int
 check_version(struct http_request *req, struct lrs_error *err)
 {
-    const char *header = MHD_lookup_connection_value(
-        req->conn, MHD_HEADER_KIND, "X-Experience-API-Version");
+    const char *header = http_request_header(req, "X-Experience-API-Version");
 
     if (header == NULL)
         return lrs_error_set(err, 400,
@@ -224,6 +245,79 @@ check_version(struct http_request *req, struct lrs_error *err)
                              "'%.40s' (1.0.x and 2.0.x are supported)",
                              header);
     return 0;
+}
+
+/* The methods the alternate request syntax may ask for. */
+static const char *
+alternate_method(const char *name)
+{
+    static const char *const methods[] = {"GET", "HEAD", "PUT", "POST",
+                                          "DELETE"};
+
+    for (size_t i = 0; i < sizeof(methods) / sizeof(*methods); i++) {
+        if (strcmp(name, methods[i]) == 0)
+            return methods[i];
+    }
+    return NULL;
+}
+
+/* Rewrites a request that uses the alternate request syntax into the
+ * request it stands for: method from ?method=, headers, parameters and
+ * body from the form. */
+static int
+apply_alternate_syntax(struct http_request *req, struct lrs_error *err)
+{
+    struct param_list query;
+    const char *method, *ct;
+    char *body;
+
+    http_request_params(req, &query);
+    method = alternate_method(params_get(&query, "method"));
+    if (method == NULL)
+        return lrs_error_set(err, 400,
+                             "method: must be GET, HEAD, PUT, POST or "
+                             "DELETE");
+    if (query.count != 1)
+        return lrs_error_set(err, 400,
+                             "%s: the alternate request syntax takes no "
+                             "parameter but method",
+                             strcmp(query.items[0].name, "method") == 0
+                                 ? query.items[1].name
+                                 : query.items[0].name);
+    ct = http_request_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (ct == NULL ||
+        strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0)
+        return lrs_error_set(err, 400,
+                             "Content-Type: the alternate request syntax "
+                             "needs application/x-www-form-urlencoded");
+    req->form = calloc(1, sizeof(*req->form));
+    if (req->form == NULL)
+        return lrs_error_set(err, 500, "out of memory");
+    if (form_parse(req->body ? req->body : "", req->body_len, req->form, err) <
+        0) {
+        free(req->form);
+        req->form = NULL;
+        return -1;
+    }
+    body = malloc(req->form->content_len + 1);
+    if (body == NULL)
+        return lrs_error_set(err, 500, "out of memory");
+    memcpy(body, req->form->content ? req->form->content : "",
+           req->form->content_len);
+    body[req->form->content_len] = '\0';
+    free(req->body);
+    req->body = body;
+    req->body_len = req->body_cap = req->form->content_len;
+    req->method = method;
+    return 0;
+}
+
+static bool
+uses_alternate_syntax(struct http_request *req)
+{
+    return strcmp(req->method, "POST") == 0 &&
+           MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND,
+                                       "method") != NULL;
 }
 
 static enum MHD_Result
@@ -237,18 +331,28 @@ dispatch(struct http_request *req)
     if (resource == NULL)
         return http_fail(req, 404, "%s: no such resource", req->url);
     if (strcmp(resource, "/about") == 0 || strcmp(resource, "/about/") == 0) {
-        const char *header = MHD_lookup_connection_value(
-            req->conn, MHD_HEADER_KIND, "X-Experience-API-Version");
+        const char *header =
+            http_request_header(req, "X-Experience-API-Version");
 
         if (header != NULL && xapi_version_parse(header, &req->version) < 0)
             req->version = XAPI_V2_0;
         return about_handle(req);
     }
-    if (check_version(req, &err) < 0 || auth_request(req, &err) < 0)
-        return http_respond_error(req, &err);
     if (req->body_too_large)
         return http_fail(req, 413, "body: larger than %ld bytes",
                          req->srv->cfg.max_body);
+    if (uses_alternate_syntax(req)) {
+        if (apply_alternate_syntax(req, &err) < 0)
+            return http_respond_error(req, &err);
+        if (check_version(req, &err) < 0)
+            return http_respond_error(req, &err);
+        if (req->version != XAPI_V1_0)
+            return http_fail(req, 400,
+                             "method: the alternate request syntax is not "
+                             "part of xAPI 2.0");
+    }
+    if (check_version(req, &err) < 0 || auth_request(req, &err) < 0)
+        return http_respond_error(req, &err);
     if (strcmp(resource, "/statements") == 0)
         return statements_handle(req);
     return http_fail(req, 404, "%s: no such resource", req->url);
@@ -373,15 +477,13 @@ http_server_start(const struct http_config *cfg, struct store *st,
     srv->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
             MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-        0, NULL, NULL, on_request, srv,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, srv,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-        MHD_OPTION_END);
+        0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)cfg->idle_timeout, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        srv, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, srv,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (srv->daemon == NULL) {
         log_error("event=listen_failed listen=%s reason=%s",
                   log_quote(quoted, sizeof(quoted), cfg->listen),

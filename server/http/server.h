@@ -11,15 +11,15 @@
 struct http_server;
 
 struct http_config {
-    const char *listen;        /* HOST:PORT */
-    const char *base_path;     /* "/xapi" */
-    const char *cors_origin;   /* Access-Control-Allow-Origin */
+    const char *listen;      /* HOST:PORT */
+    const char *base_path;   /* "/xapi" */
+    const char *cors_origin; /* Access-Control-Allow-Origin */
     int threads;
     int max_connections;
-    int idle_timeout;          /* seconds */
-    long max_body;             /* bytes */
-    int max_batch;             /* statements per POST */
-    int page_limit;            /* statements per GET page */
+    int idle_timeout; /* seconds */
+    long max_body;    /* bytes */
+    int max_batch;    /* statements per POST */
+    int page_limit;   /* statements per GET page */
 };
 
 /* Starts listening. The store is borrowed and must outlive the server.

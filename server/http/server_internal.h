@@ -14,16 +14,16 @@
 #include "http/server.h"
 
 struct http_server {
-    struct http_config cfg;       /* strings borrowed from the caller */
-    struct store *store;          /* borrowed */
+    struct http_config cfg; /* strings borrowed from the caller */
+    struct store *store;    /* borrowed */
     struct MHD_Daemon *daemon;
     size_t base_len;              /* strlen(cfg.base_path) */
     atomic_uint_fast64_t next_id; /* request ids */
 
-    pthread_mutex_t lock;         /* guards the counts below */
-    pthread_cond_t changed;       /* signalled when a count drops */
-    int active;                   /* requests not yet completed */
-    int suspended;                /* requests waiting for the writer */
+    pthread_mutex_t lock;   /* guards the counts below */
+    pthread_cond_t changed; /* signalled when a count drops */
+    int active;             /* requests not yet completed */
+    int suspended;          /* requests waiting for the writer */
 };
 
 /* Collects the query string parameters of a request. */

@@ -29,10 +29,10 @@
 /* ---- writes ------------------------------------------------------------ */
 
 struct ingest {
-    json_t *doc;             /* the parsed body */
-    struct xapi_row *rows;   /* one per statement */
+    json_t *doc;           /* the parsed body */
+    struct xapi_row *rows; /* one per statement */
     size_t nrows;
-    bool put;                /* answer 204 rather than the ids */
+    bool put; /* answer 204 rather than the ids */
 };
 
 static void
@@ -59,8 +59,7 @@ is_media_type(const char *header, const char *type)
 static int
 check_content_type(struct http_request *req, struct lrs_error *err)
 {
-    const char *ct = MHD_lookup_connection_value(
-        req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *ct = http_request_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
 
     if (is_media_type(ct, "application/json"))
         return 0;
@@ -82,8 +81,7 @@ parse_body(struct http_request *req, struct lrs_error *err)
         lrs_error_set(err, 400, "body: a statement is required");
         return NULL;
     }
-    doc = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
-                     &jerr);
+    doc = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (doc == NULL)
         lrs_error_set(err, 400, "body: invalid JSON at line %d column %d: %s",
                       jerr.line, jerr.column, jerr.text);
@@ -108,8 +106,7 @@ check_unique_ids(const struct ingest *in, struct lrs_error *err)
 }
 
 static int
-prepare_rows(struct http_request *req, struct ingest *in,
-             struct lrs_error *err)
+prepare_rows(struct http_request *req, struct ingest *in, struct lrs_error *err)
 {
     bool array = json_is_array(in->doc);
     size_t n = array ? json_array_size(in->doc) : 1;
@@ -315,8 +312,7 @@ answer_read(struct http_request *req, const struct statements_get *g,
     else
         headers[0] = NULL;
     if (!g->attachments)
-        return http_respond(req, 200, text, len, "application/json",
-                            headers);
+        return http_respond(req, 200, text, len, "application/json", headers);
     text = wrap_multipart(text, len, &len, boundary, sizeof(boundary));
     if (text == NULL)
         return MHD_NO;
@@ -328,15 +324,14 @@ static enum MHD_Result
 answer_single(struct http_request *req, const struct statements_get *g,
               const struct store_result *res)
 {
-    const char *lang = MHD_lookup_connection_value(
-        req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
+    const char *lang =
+        http_request_header(req, MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
     size_t len;
     char *text;
 
     if (res->count == 0)
         return http_fail(req, 404, "%s: no such statement",
-                         g->query.voided ? "voidedStatementId"
-                                         : "statementId");
+                         g->query.voided ? "voidedStatementId" : "statementId");
     text = format_statement(&res->items[0], g->format, lang, &len);
     if (text == NULL)
         return MHD_NO;
@@ -347,8 +342,8 @@ static int
 write_list(FILE *f, struct http_request *req, const struct statements_get *g,
            const struct store_result *res)
 {
-    const char *lang = MHD_lookup_connection_value(
-        req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
+    const char *lang =
+        http_request_header(req, MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
 
     fputs("{\"statements\":[", f);
     for (size_t i = 0; i < res->count; i++) {
@@ -369,8 +364,8 @@ write_list(FILE *f, struct http_request *req, const struct statements_get *g,
 
         if (token == NULL)
             return -1;
-        fprintf(f, "%s/statements?more=%s",
-                http_request_config(req)->base_path, token);
+        fprintf(f, "%s/statements?more=%s", http_request_config(req)->base_path,
+                token);
         free(token);
     }
     fputs("\"}", f);
@@ -410,13 +405,12 @@ statements_read(struct http_request *req)
                               http_request_config(req)->page_limit, &g,
                               &err) < 0)
         return http_respond_error(req, &err);
-    if (store_statements_query(http_request_store(req), &g.query, &res,
-                               &err) < 0) {
+    if (store_statements_query(http_request_store(req), &g.query, &res, &err) <
+        0) {
         params_statements_get_free(&g);
         return http_respond_error(req, &err);
     }
-    ret = g.single ? answer_single(req, &g, &res)
-                   : answer_list(req, &g, &res);
+    ret = g.single ? answer_single(req, &g, &res) : answer_list(req, &g, &res);
     store_result_free(&res);
     params_statements_get_free(&g);
     return ret;

@@ -54,8 +54,7 @@ START_TEST(test_error_set_formats_and_returns_minus_one)
 {
     struct lrs_error err;
 
-    ck_assert_int_eq(lrs_error_set(&err, 400, "%s: must be %d", "x.y", 3),
-                     -1);
+    ck_assert_int_eq(lrs_error_set(&err, 400, "%s: must be %d", "x.y", 3), -1);
     ck_assert_int_eq(err.status, 400);
     ck_assert_str_eq(err.message, "x.y: must be 3");
     lrs_error_clear(&err);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "http/auth.h"
+#include "http/form.h"
 #include "http/params.h"
 #include "xapi/statement.h"
 
@@ -75,8 +76,7 @@ START_TEST(test_params_rejects_negative_or_garbage_limit)
         params_add(&p, "limit", bad[i]);
         ck_assert_int_eq(parse(&p, &g, &err), -1);
         ck_assert_int_eq(err.status, 400);
-        ck_assert_str_eq(err.message,
-                         "limit: must be a non-negative integer");
+        ck_assert_str_eq(err.message, "limit: must be a non-negative integer");
     }
 }
 END_TEST
@@ -117,9 +117,8 @@ START_TEST(test_params_single_lookup_allows_only_format_and_attachments)
 
     params_add(&p, "limit", "1");
     ck_assert_int_eq(parse(&p, &g, &err), -1);
-    ck_assert_str_eq(err.message,
-                     "limit: not allowed with statementId or "
-                     "voidedStatementId");
+    ck_assert_str_eq(err.message, "limit: not allowed with statementId or "
+                                  "voidedStatementId");
 }
 END_TEST
 
@@ -130,8 +129,7 @@ START_TEST(test_params_rejects_both_ids_and_bad_uuid)
     struct lrs_error err = {0};
 
     params_add(&p, "statementId", "0c1d52b4-3e9c-4b0e-9f0b-1c2d3e4f5a6b");
-    params_add(&p, "voidedStatementId",
-               "0c1d52b4-3e9c-4b0e-9f0b-1c2d3e4f5a6b");
+    params_add(&p, "voidedStatementId", "0c1d52b4-3e9c-4b0e-9f0b-1c2d3e4f5a6b");
     ck_assert_int_eq(parse(&p, &g, &err), -1);
     ck_assert_int_eq(err.status, 400);
 
@@ -157,8 +155,7 @@ START_TEST(test_params_filters_become_index_keys)
     ck_assert(has_filter(&g, XAPI_KEY_AGENT, "mbox:mailto:a@example.com"));
     ck_assert(has_filter(&g, XAPI_KEY_VERB,
                          "http://adlnet.gov/expapi/verbs/answered"));
-    ck_assert(has_filter(&g, XAPI_KEY_ACTIVITY,
-                         "http://example.com/course/1"));
+    ck_assert(has_filter(&g, XAPI_KEY_ACTIVITY, "http://example.com/course/1"));
     ck_assert(has_filter(&g, XAPI_KEY_REGISTRATION,
                          "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"));
     params_statements_get_free(&g);
@@ -176,8 +173,8 @@ START_TEST(test_params_related_flags_select_broad_keys)
     params_add(&p, "activity", "http://example.com/course/1");
     params_add(&p, "related_activities", "true");
     ck_assert_int_eq(parse(&p, &g, &err), 0);
-    ck_assert(has_filter(&g, XAPI_KEY_AGENT_RELATED,
-                         "mbox:mailto:a@example.com"));
+    ck_assert(
+        has_filter(&g, XAPI_KEY_AGENT_RELATED, "mbox:mailto:a@example.com"));
     ck_assert(has_filter(&g, XAPI_KEY_ACTIVITY_RELATED,
                          "http://example.com/course/1"));
     ck_assert(!has_filter(&g, XAPI_KEY_AGENT, "mbox:mailto:a@example.com"));
@@ -205,10 +202,9 @@ START_TEST(test_params_rejects_malformed_filter_values)
         params_add(&p, cases[i][0], cases[i][1]);
         ck_assert_int_eq(parse(&p, &g, &err), -1);
         ck_assert_int_eq(err.status, 400);
-        ck_assert_msg(strncmp(err.message, cases[i][2],
-                              strlen(cases[i][2])) == 0,
-                      "%s=%s gave '%s'", cases[i][0], cases[i][1],
-                      err.message);
+        ck_assert_msg(strncmp(err.message, cases[i][2], strlen(cases[i][2])) ==
+                          0,
+                      "%s=%s gave '%s'", cases[i][0], cases[i][1], err.message);
     }
 }
 END_TEST
@@ -233,8 +229,7 @@ START_TEST(test_params_more_cursor_restores_query_and_position)
     ck_assert_int_eq(g2.query.after_seq, 12345);
     ck_assert_int_eq(g2.query.limit, 3);
     ck_assert(g2.query.ascending);
-    ck_assert(has_filter(&g2, XAPI_KEY_VERB,
-                         "http://example.com/verbs/a&b=c"));
+    ck_assert(has_filter(&g2, XAPI_KEY_VERB, "http://example.com/verbs/a&b=c"));
     params_statements_get_free(&g2);
     params_statements_get_free(&g);
     free(token);
@@ -252,8 +247,7 @@ START_TEST(test_params_rejects_forged_more_cursor)
 
         params_add(&p, "more", bad[i]);
         ck_assert_int_eq(parse(&p, &g, &err), -1);
-        ck_assert_str_eq(err.message,
-                         "more: not a cursor this server issued");
+        ck_assert_str_eq(err.message, "more: not a cursor this server issued");
     }
     {
         struct param_list p = {0};
@@ -288,19 +282,52 @@ START_TEST(test_auth_rejects_other_schemes_and_garbage)
 {
     char key[64], secret[64];
 
-    ck_assert_int_eq(auth_parse_basic(NULL, key, sizeof(key), secret,
+    ck_assert_int_eq(
+        auth_parse_basic(NULL, key, sizeof(key), secret, sizeof(secret)), -1);
+    ck_assert_int_eq(auth_parse_basic("Bearer abc", key, sizeof(key), secret,
                                       sizeof(secret)),
-                     -1);
-    ck_assert_int_eq(auth_parse_basic("Bearer abc", key, sizeof(key),
-                                      secret, sizeof(secret)),
                      -1);
     /* base64("nocolon") */
     ck_assert_int_eq(auth_parse_basic("Basic bm9jb2xvbg==", key, sizeof(key),
                                       secret, sizeof(secret)),
                      -1);
-    ck_assert_int_eq(auth_parse_basic("Basic ***", key, sizeof(key), secret,
-                                      sizeof(secret)),
-                     -1);
+    ck_assert_int_eq(
+        auth_parse_basic("Basic ***", key, sizeof(key), secret, sizeof(secret)),
+        -1);
+}
+END_TEST
+
+START_TEST(test_form_splits_headers_params_and_content)
+{
+    const char *body = "statementId=abc&content=%7B%22a%22%3A+1%7D"
+                       "&authorization=Basic+dXNlcjpwYXNz"
+                       "&X-Experience-API-Version=1.0.3&Content-Type="
+                       "application%2Fjson";
+    struct form f;
+    struct lrs_error err = {0};
+
+    ck_assert_int_eq(form_parse(body, strlen(body), &f, &err), 0);
+    ck_assert_str_eq(params_get(&f.params, "statementId"), "abc");
+    ck_assert_uint_eq(f.params.count, 1);
+    ck_assert_str_eq(params_get(&f.headers, "Authorization"),
+                     "Basic dXNlcjpwYXNz");
+    ck_assert_str_eq(params_get(&f.headers, "X-Experience-API-Version"),
+                     "1.0.3");
+    ck_assert_str_eq(params_get(&f.headers, "Content-Type"),
+                     "application/json");
+    ck_assert_str_eq(f.content, "{\"a\": 1}");
+    ck_assert_uint_eq(f.content_len, 8);
+    form_free(&f);
+}
+END_TEST
+
+START_TEST(test_form_rejects_broken_escapes)
+{
+    struct form f;
+    struct lrs_error err = {0};
+
+    ck_assert_int_eq(form_parse("content=%zz", 11, &f, &err), -1);
+    ck_assert_int_eq(err.status, 400);
 }
 END_TEST
 
@@ -314,8 +341,8 @@ params_suite(void)
     tcase_add_test(tc, test_params_limit_zero_means_page_limit);
     tcase_add_test(tc, test_params_rejects_negative_or_garbage_limit);
     tcase_add_test(tc, test_params_rejects_unknown_and_miscased_names);
-    tcase_add_test(tc,
-                   test_params_single_lookup_allows_only_format_and_attachments);
+    tcase_add_test(
+        tc, test_params_single_lookup_allows_only_format_and_attachments);
     tcase_add_test(tc, test_params_rejects_both_ids_and_bad_uuid);
     tcase_add_test(tc, test_params_filters_become_index_keys);
     tcase_add_test(tc, test_params_related_flags_select_broad_keys);
@@ -324,6 +351,8 @@ params_suite(void)
     tcase_add_test(tc, test_params_rejects_forged_more_cursor);
     tcase_add_test(tc, test_auth_parses_basic_header);
     tcase_add_test(tc, test_auth_rejects_other_schemes_and_garbage);
+    tcase_add_test(tc, test_form_splits_headers_params_and_content);
+    tcase_add_test(tc, test_form_rejects_broken_escapes);
     suite_add_tcase(s, tc);
     return s;
 }
