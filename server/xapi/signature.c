@@ -2,9 +2,9 @@
  * Checking JWS signatures of signed statements with libcrypto.
  *
  * The payload is compared with the statement under the specification's
- * comparison rules, after removing the attachments (the signature cannot
- * sign itself) and cutting result durations to hundredths of a second,
- * the precision an LRS may keep.
+ * comparison rules (which look at durations only to hundredths of a
+ * second), after removing the attachments: the signature cannot sign
+ * itself.
  */
 #include "xapi/signature.h"
 
@@ -46,41 +46,13 @@ digest_for(const char *alg)
     return NULL;
 }
 
-/* Cuts the seconds of an ISO 8601 duration to two decimals, in place. */
-static void
-truncate_duration(json_t *result)
-{
-    const char *d = json_string_value(json_object_get(result, "duration"));
-    const char *dot;
-    char *copy;
-    size_t digits;
-
-    if (d == NULL || (dot = strchr(d, '.')) == NULL)
-        return;
-    digits = strspn(dot + 1, "0123456789");
-    if (digits <= 2)
-        return;
-    copy = strdup(d);
-    if (copy == NULL)
-        return;
-    memmove(copy + (dot - d) + 3, copy + (dot - d) + 1 + digits,
-            strlen(dot + 1 + digits) + 1);
-    json_object_set_new(result, "duration", json_string(copy));
-    free(copy);
-}
-
 static json_t *
 comparable(const json_t *stmt)
 {
     json_t *copy = json_deep_copy(stmt);
-    json_t *object;
 
-    if (copy == NULL)
-        return NULL;
-    json_object_del(copy, "attachments");
-    truncate_duration(json_object_get(copy, "result"));
-    object = json_object_get(copy, "object");
-    truncate_duration(json_object_get(object, "result"));
+    if (copy != NULL)
+        json_object_del(copy, "attachments");
     return copy;
 }
 

@@ -35,14 +35,21 @@ struct xapi_index_key {
 };
 
 /* The digest of an index key value: the first 16 bytes of SHA-256 over the
- * kind byte followed by the value. */
-void xapi_key_digest(enum xapi_index_kind kind, const char *value,
-                     unsigned char out[XAPI_KEY_DIGEST_LEN]);
+ * kind byte followed by the value. Returns 0, or -1 when libcrypto fails
+ * (it allocates, so only when memory runs out). */
+int xapi_key_digest(enum xapi_index_kind kind, const char *value,
+                    unsigned char out[XAPI_KEY_DIGEST_LEN])
+    __attribute__((warn_unused_result));
 
 /* The identity string of an Agent or identified Group, used as its index
  * key value: "mbox:mailto:a@b", "mbox_sha1sum:<hex>", "openid:<iri>" or
- * "account:<homePage> <name>". Returns a new string the caller frees, or
- * NULL for an anonymous Group or an invalid actor. */
+ * "account:<homePage> <name>". objectType is not part of it: the `agent`
+ * filter matches Agents and Groups by Inverse Functional Identifier alone.
+ * The mailto scheme and the e-mail domain are lowercased (the domain is
+ * case insensitive), as is the SHA-1 hex; everything else is kept as sent.
+ * Use it for the `agent` query parameter too, with XAPI_KEY_AGENT or
+ * XAPI_KEY_AGENT_RELATED. Returns a new string the caller frees, or NULL
+ * for an anonymous Group, an invalid actor, or when memory runs out. */
 char *xapi_actor_key(const json_t *actor);
 
 /* One statement, ready to be stored. Strings are owned by the row. */
@@ -68,14 +75,26 @@ struct xapi_row {
 };
 
 /* Completes a validated statement in place and fills row from it:
- * sets "id" when absent (random UUID), replaces "authority" with the given
- * one (borrowed; copied into stmt), sets "version" when absent (1.0.0 for
- * 1.0.x requests, 2.0.0 for 2.0), normalises contextActivities values to
- * arrays, and serialises the result into row->body. "stored" and a missing
- * "timestamp" are not added to the body: the store keeps them in columns
- * and xapi_body_with_stored splices them in on the way out.
- * Returns 0, or -1 with err (500) when memory runs out. On failure row
- * holds nothing to free. */
+ * sets "id" when absent (random UUID) and lowercases a given one, replaces
+ * "authority" with the given one (borrowed; copied into stmt; NULL keeps
+ * the statement's own), sets "version" when absent (1.0.0 for 1.0.x
+ * requests, 2.0.0 for 2.0), normalises contextActivities values to arrays
+ * (also in a SubStatement), drops a submitted "stored", and serialises the
+ * result into row->body. "stored" and a missing "timestamp" are not added
+ * to the body: the store keeps them in columns and xapi_body_with_stored
+ * splices them in on the way out.
+ *
+ * Index keys: XAPI_KEY_AGENT for the actor and an Agent/Group object and,
+ * for a Group, each of its members; XAPI_KEY_AGENT_RELATED for those plus
+ * authority, instructor, team, contextAgents/contextGroups and the same
+ * properties of a SubStatement object (members included);
+ * XAPI_KEY_ACTIVITY for an Activity object; XAPI_KEY_ACTIVITY_RELATED for
+ * it plus every contextActivities id and a SubStatement's object and
+ * contextActivities; XAPI_KEY_VERB and XAPI_KEY_REGISTRATION (lowercase).
+ *
+ * Returns 0, or -1 with err: 500 when memory runs out, 400 when an id or
+ * timestamp that validation should have refused cannot be read. On
+ * failure row holds nothing to free and stmt may be partly completed. */
 int xapi_row_build(json_t *stmt, const json_t *authority, enum xapi_version v,
                    struct xapi_row *row, struct lrs_error *err)
     __attribute__((warn_unused_result));
@@ -85,7 +104,8 @@ void xapi_row_free(struct xapi_row *row);
 
 /* Returns a new malloc'd JSON text: body (a JSON object text as stored)
  * with ,"stored":"<stored>" appended and, when add_timestamp, also
- * ,"timestamp":"<stored>". *out_len receives the length. NULL on OOM. */
+ * ,"timestamp":"<stored>". *out_len receives the length. NULL when memory
+ * runs out, body holds no closing brace, or stored would need escaping. */
 char *xapi_body_with_stored(const char *body, size_t body_len,
                             const char *stored, bool add_timestamp,
                             size_t *out_len);
