@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "store/attachments.h"
 #include "store/store.h"
 #include "xapi/statement.h"
 
@@ -21,7 +22,8 @@
  * committed (err->status == 0) or rejected. Must not block. */
 typedef void (*store_done_fn)(void *arg, const struct lrs_error *err);
 
-/* Queues rows (borrowed until done is called) for storing in store_id.
+/* Queues rows and the attachment contents they carry (both borrowed
+ * until done is called) for storing in store_id.
  * Outcomes reported through done:
  *   0    committed; rows whose id already existed with an equal statement
  *        were skipped;
@@ -31,12 +33,14 @@ typedef void (*store_done_fn)(void *arg, const struct lrs_error *err);
  * Nothing of the batch is stored unless the outcome is 0. */
 void store_statements_submit(struct store *st, int store_id,
                              struct xapi_row *rows, size_t nrows,
-                             store_done_fn done, void *arg);
+                             const struct store_attachment *atts,
+                             size_t natts, store_done_fn done, void *arg);
 
 /* The same, waiting for the outcome. Returns 0 or -1 with err. */
 int store_statements_insert(struct store *st, int store_id,
                             struct xapi_row *rows, size_t nrows,
-                            struct lrs_error *err)
+                            const struct store_attachment *atts,
+                            size_t natts, struct lrs_error *err)
     __attribute__((warn_unused_result));
 
 #define STORE_MAX_FILTERS 4

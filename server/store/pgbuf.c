@@ -1,0 +1,273 @@
+/*
+ * Binary parameter encoding for PostgreSQL. Integers are big-endian; an
+ * array is a header (dimensions, null flag, element type, then size and
+ * lower bound per dimension) followed by each element as a 4-byte length
+ * (-1 for NULL) and its bytes. See pgbuf.h.
+ */
+#include "store/pgbuf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ARRAY_HEADER_1D 20   /* ndim, flags, oid, size, lower bound */
+#define ARRAY_HEADER_EMPTY 12
+
+void
+pgbuf_init(struct pgbuf *b)
+{
+    memset(b, 0, sizeof(*b));
+}
+
+void
+pgbuf_free(struct pgbuf *b)
+{
+    free(b->data);
+    pgbuf_init(b);
+}
+
+void
+pgbuf_reset(struct pgbuf *b)
+{
+    b->len = 0;
+    b->failed = false;
+}
+
+static bool
+pgbuf_reserve(struct pgbuf *b, size_t more)
+{
+    size_t cap;
+    char *data;
+
+    if (b->failed)
+        return false;
+    if (more <= b->cap - b->len)
+        return true;
+    cap = b->cap ? b->cap : 256;
+    while (cap - b->len < more) {
+        if (cap > SIZE_MAX / 2) {
+            b->failed = true;
+            return false;
+        }
+        cap *= 2;
+    }
+    data = realloc(b->data, cap);
+    if (data == NULL) {
+        b->failed = true;
+        return false;
+    }
+    b->data = data;
+    b->cap = cap;
+    return true;
+}
+
+void
+pgbuf_append(struct pgbuf *b, const void *data, size_t len)
+{
+    if (len == 0 || !pgbuf_reserve(b, len))
+        return;
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+}
+
+static void
+put_be(unsigned char *out, uint64_t v, int bytes)
+{
+    for (int i = bytes - 1; i >= 0; i--) {
+        out[i] = (unsigned char)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+void
+pgbuf_put_int16(struct pgbuf *b, int16_t v)
+{
+    unsigned char raw[2];
+
+    put_be(raw, (uint16_t)v, 2);
+    pgbuf_append(b, raw, sizeof(raw));
+}
+
+void
+pgbuf_put_int32(struct pgbuf *b, int32_t v)
+{
+    unsigned char raw[4];
+
+    put_be(raw, (uint32_t)v, 4);
+    pgbuf_append(b, raw, sizeof(raw));
+}
+
+void
+pgbuf_put_int64(struct pgbuf *b, int64_t v)
+{
+    unsigned char raw[8];
+
+    put_be(raw, (uint64_t)v, 8);
+    pgbuf_append(b, raw, sizeof(raw));
+}
+
+void
+pgbuf_put_json_string(struct pgbuf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    pgbuf_append(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            char esc[2] = {'\\', (char)*p};
+
+            pgbuf_append(b, esc, 2);
+        } else if (*p < 0x20) {
+            char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+
+            pgbuf_append(b, esc, 6);
+        } else {
+            pgbuf_append(b, p, 1);
+        }
+    }
+    pgbuf_append(b, "\"", 1);
+}
+
+void
+pgarray_begin(struct pgarray *a, uint32_t elem_oid)
+{
+    pgbuf_init(&a->buf);
+    a->count = 0;
+    a->has_null = false;
+    pgbuf_put_int32(&a->buf, 1);
+    pgbuf_put_int32(&a->buf, 0);
+    pgbuf_put_int32(&a->buf, (int32_t)elem_oid);
+    pgbuf_put_int32(&a->buf, 0);
+    pgbuf_put_int32(&a->buf, 1);
+}
+
+void
+pgarray_free(struct pgarray *a)
+{
+    pgbuf_free(&a->buf);
+}
+
+void
+pgarray_add_null(struct pgarray *a)
+{
+    pgbuf_put_int32(&a->buf, -1);
+    a->has_null = true;
+    a->count++;
+}
+
+void
+pgarray_add_text(struct pgarray *a, const char *s, size_t len)
+{
+    if (len > INT32_MAX) {
+        a->buf.failed = true;
+        return;
+    }
+    pgbuf_put_int32(&a->buf, (int32_t)len);
+    pgbuf_append(&a->buf, s, len);
+    a->count++;
+}
+
+void
+pgarray_add_text_or_null(struct pgarray *a, const char *s)
+{
+    if (s == NULL)
+        pgarray_add_null(a);
+    else
+        pgarray_add_text(a, s, strlen(s));
+}
+
+void
+pgarray_add_int16(struct pgarray *a, int16_t v)
+{
+    pgbuf_put_int32(&a->buf, 2);
+    pgbuf_put_int16(&a->buf, v);
+    a->count++;
+}
+
+void
+pgarray_add_int32(struct pgarray *a, int32_t v)
+{
+    pgbuf_put_int32(&a->buf, 4);
+    pgbuf_put_int32(&a->buf, v);
+    a->count++;
+}
+
+void
+pgarray_add_bytes16(struct pgarray *a, const unsigned char v[16])
+{
+    pgbuf_put_int32(&a->buf, 16);
+    pgbuf_append(&a->buf, v, 16);
+    a->count++;
+}
+
+void
+pgarray_add_uuid_or_null(struct pgarray *a, const char *text)
+{
+    unsigned char raw[16];
+
+    if (text == NULL || pg_uuid_parse(text, raw) != 0)
+        pgarray_add_null(a);
+    else
+        pgarray_add_bytes16(a, raw);
+}
+
+void
+pgarray_add_timestamptz(struct pgarray *a, int64_t epoch_us)
+{
+    pgbuf_put_int32(&a->buf, 8);
+    pgbuf_put_int64(&a->buf, epoch_us - PG_EPOCH_OFFSET_US);
+    a->count++;
+}
+
+int
+pgarray_finish(struct pgarray *a)
+{
+    unsigned char *head;
+
+    if (a->buf.failed || a->buf.len < ARRAY_HEADER_1D)
+        return -1;
+    head = (unsigned char *)a->buf.data;
+    if (a->count == 0) {
+        put_be(head, 0, 4);     /* zero dimensions: the empty array */
+        a->buf.len = ARRAY_HEADER_EMPTY;
+        return 0;
+    }
+    put_be(head + 4, a->has_null ? 1 : 0, 4);
+    put_be(head + 12, (uint32_t)a->count, 4);
+    return 0;
+}
+
+static int
+hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int
+pg_uuid_parse(const char *text, unsigned char out[16])
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < 36; i++) {
+        int hi, lo;
+
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (text[i] != '-')
+                return -1;
+            continue;
+        }
+        hi = hex_value(text[i]);
+        if (hi < 0)
+            return -1;
+        lo = hex_value(text[++i]);
+        if (lo < 0)
+            return -1;
+        out[n++] = (unsigned char)(hi << 4 | lo);
+    }
+    return text[36] == '\0' ? 0 : -1;
+}

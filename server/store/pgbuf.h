@@ -1,0 +1,73 @@
+/*
+ * Building query parameters in PostgreSQL's binary wire format: a
+ * growable byte buffer and one-dimensional arrays of text, uuid, int2,
+ * int4 and timestamptz. Binary arrays let the writer send a whole batch
+ * of rows as a few array parameters without quoting or escaping any
+ * client data. Internal to store/.
+ */
+#ifndef LRSD_STORE_PGBUF_H
+#define LRSD_STORE_PGBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Type oids of the element types (pg_type.oid; fixed in every server). */
+#define PGBUF_OID_INT2 21
+#define PGBUF_OID_INT4 23
+#define PGBUF_OID_TEXT 25
+#define PGBUF_OID_TIMESTAMPTZ 1184
+#define PGBUF_OID_UUID 2950
+
+struct pgbuf {
+    char *data;      /* owned; NULL until the first append */
+    size_t len;      /* bytes used */
+    size_t cap;      /* bytes allocated */
+    bool failed;     /* an allocation failed; later appends do nothing */
+};
+
+/* An array being built into buf. */
+struct pgarray {
+    struct pgbuf buf;
+    int count;       /* elements so far */
+    bool has_null;
+};
+
+void pgbuf_init(struct pgbuf *b);
+void pgbuf_free(struct pgbuf *b);
+void pgbuf_reset(struct pgbuf *b);
+void pgbuf_append(struct pgbuf *b, const void *data, size_t len);
+void pgbuf_put_int16(struct pgbuf *b, int16_t v);
+void pgbuf_put_int32(struct pgbuf *b, int32_t v);
+void pgbuf_put_int64(struct pgbuf *b, int64_t v);
+
+/* Appends s as a JSON string literal (quoted and escaped). */
+void pgbuf_put_json_string(struct pgbuf *b, const char *s);
+
+/* Starts an array of elem_oid elements; reserves room for the header. */
+void pgarray_begin(struct pgarray *a, uint32_t elem_oid);
+void pgarray_free(struct pgarray *a);
+
+void pgarray_add_null(struct pgarray *a);
+void pgarray_add_text(struct pgarray *a, const char *s, size_t len);
+/* Adds s, or NULL when s is NULL. */
+void pgarray_add_text_or_null(struct pgarray *a, const char *s);
+void pgarray_add_int16(struct pgarray *a, int16_t v);
+void pgarray_add_int32(struct pgarray *a, int32_t v);
+void pgarray_add_bytes16(struct pgarray *a, const unsigned char v[16]);
+/* Adds a textual UUID; NULL when text is "" (or not a UUID). */
+void pgarray_add_uuid_or_null(struct pgarray *a, const char *text);
+void pgarray_add_timestamptz(struct pgarray *a, int64_t epoch_us);
+
+/* Completes the header. Returns 0, or -1 when memory ran out. */
+int pgarray_finish(struct pgarray *a) __attribute__((warn_unused_result));
+
+/* Parses a UUID in 8-4-4-4-12 hex form (either case) into 16 bytes.
+ * Returns 0, or -1 when text is not one. */
+int pg_uuid_parse(const char *text, unsigned char out[16])
+    __attribute__((warn_unused_result));
+
+/* Microseconds from the Unix epoch to PostgreSQL's (2000-01-01 UTC). */
+#define PG_EPOCH_OFFSET_US INT64_C(946684800000000)
+
+#endif
