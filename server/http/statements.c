@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <uuid/uuid.h>
 
 #include "core/log.h"
+#include "http/attachments.h"
 #include "http/params.h"
 #include "http/respond.h"
 #include "http/server_internal.h"
@@ -32,6 +32,7 @@ struct ingest {
     json_t *doc;           /* the parsed body */
     struct xapi_row *rows; /* one per statement */
     size_t nrows;
+    struct attachment_set set; /* attachment contents, from the body */
     bool put; /* answer 204 rather than the ids */
 };
 
@@ -43,6 +44,7 @@ ingest_free(void *p)
     for (size_t i = 0; i < in->nrows; i++)
         xapi_row_free(&in->rows[i]);
     free(in->rows);
+    attachments_set_free(&in->set);
     json_decref(in->doc);
     free(in);
 }
@@ -56,36 +58,30 @@ is_media_type(const char *header, const char *type)
            (header[n] == '\0' || header[n] == ';' || header[n] == ' ');
 }
 
+/* Parses the body, a JSON document or a multipart/mixed body with
+ * attachment contents, into in->doc and in->set. */
 static int
-check_content_type(struct http_request *req, struct lrs_error *err)
+read_body(struct http_request *req, struct ingest *in, struct lrs_error *err)
 {
     const char *ct = http_request_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
-
-    if (is_media_type(ct, "application/json"))
-        return 0;
-    if (is_media_type(ct, "multipart/mixed"))
-        /* Not yet: statements with attachment parts. */
-        return lrs_error_set(err, 400,
-                             "Content-Type: multipart/mixed (statements "
-                             "with attachments) is not supported yet");
-    return lrs_error_set(err, 400, "Content-Type: must be application/json");
-}
-
-static json_t *
-parse_body(struct http_request *req, struct lrs_error *err)
-{
     json_error_t jerr;
-    json_t *doc;
 
-    if (req->body_len == 0) {
-        lrs_error_set(err, 400, "body: a statement is required");
-        return NULL;
-    }
-    doc = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (doc == NULL)
-        lrs_error_set(err, 400, "body: invalid JSON at line %d column %d: %s",
-                      jerr.line, jerr.column, jerr.text);
-    return doc;
+    if (is_media_type(ct, "multipart/mixed"))
+        return attachments_read_multipart(req->body, req->body_len, ct,
+                                          &in->doc, &in->set, err);
+    if (!is_media_type(ct, "application/json"))
+        return lrs_error_set(err, 400,
+                             "Content-Type: must be application/json or "
+                             "multipart/mixed");
+    if (req->body_len == 0)
+        return lrs_error_set(err, 400, "body: a statement is required");
+    in->doc =
+        json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (in->doc == NULL)
+        return lrs_error_set(err, 400,
+                             "body: invalid JSON at line %d column %d: %s",
+                             jerr.line, jerr.column, jerr.text);
+    return 0;
 }
 
 /* Rejects a batch that uses one id twice: the specification forbids it,
@@ -106,10 +102,11 @@ check_unique_ids(const struct ingest *in, struct lrs_error *err)
 }
 
 static int
-prepare_rows(struct http_request *req, struct ingest *in, struct lrs_error *err)
+validate_all(struct http_request *req, const json_t *doc, size_t *count,
+             struct lrs_error *err)
 {
-    bool array = json_is_array(in->doc);
-    size_t n = array ? json_array_size(in->doc) : 1;
+    bool array = json_is_array(doc);
+    size_t n = array ? json_array_size(doc) : 1;
     char path[48];
 
     if (n > (size_t)http_request_config(req)->max_batch)
@@ -120,7 +117,7 @@ prepare_rows(struct http_request *req, struct ingest *in, struct lrs_error *err)
     if (n == 0)
         return lrs_error_set(err, 400, "statements: the array is empty");
     for (size_t i = 0; i < n; i++) {
-        json_t *stmt = array ? json_array_get(in->doc, i) : in->doc;
+        json_t *stmt = array ? json_array_get(doc, i) : (json_t *)doc;
 
         if (array)
             snprintf(path, sizeof(path), "statements[%zu]", i);
@@ -131,6 +128,17 @@ prepare_rows(struct http_request *req, struct ingest *in, struct lrs_error *err)
         if (xapi_validate_statement(stmt, req->version, path, err) < 0)
             return -1;
     }
+    *count = n;
+    return 0;
+}
+
+/* Completes the validated statements and turns them into rows. */
+static int
+build_rows(struct http_request *req, struct ingest *in, size_t n,
+           struct lrs_error *err)
+{
+    bool array = json_is_array(in->doc);
+
     in->rows = calloc(n, sizeof(*in->rows));
     if (in->rows == NULL)
         return lrs_error_set(err, 500, "out of memory");
@@ -213,17 +221,15 @@ statements_write(struct http_request *req, bool put)
 {
     struct lrs_error err = {0};
     struct ingest *in;
+    size_t count = 0;
 
-    if (check_content_type(req, &err) < 0)
-        return http_respond_error(req, &err);
     in = calloc(1, sizeof(*in));
     if (in == NULL)
         return MHD_NO;
     in->put = put;
     req->state = in;
     req->free_state = ingest_free;
-    in->doc = parse_body(req, &err);
-    if (in->doc == NULL)
+    if (read_body(req, in, &err) < 0)
         return http_respond_error(req, &err);
     if (put && apply_put_id(req, in->doc, &err) < 0)
         return http_respond_error(req, &err);
@@ -235,12 +241,15 @@ statements_write(struct http_request *req, bool put)
             return http_fail(req, 400, "%s: unknown parameter",
                              params.items[0].name);
     }
-    if (prepare_rows(req, in, &err) < 0)
+    if (validate_all(req, in->doc, &count, &err) < 0 ||
+        attachments_check(in->doc, &in->set, &err) < 0 ||
+        build_rows(req, in, count, &err) < 0)
         return http_respond_error(req, &err);
     req->resume = answer_stored;
     http_request_suspend(req);
     store_statements_submit(http_request_store(req), req->cred.store_id,
-                            in->rows, in->nrows, on_stored, req);
+                            in->rows, in->nrows, in->set.items, in->set.count,
+                            on_stored, req);
     return MHD_YES;
 }
 
@@ -275,36 +284,57 @@ format_statement(const struct store_statement *item, enum xapi_format fmt,
     return text;
 }
 
-/* Wraps a JSON answer as the first and only part of a multipart/mixed
- * body, as attachments=true asks. */
+/* Wraps a JSON answer with the contents of the attachments of the
+ * statements in res, as attachments=true asks. */
 static char *
-wrap_multipart(char *json, size_t len, size_t *out_len, char *boundary,
-               size_t bsize)
+wrap_multipart(struct http_request *req, const struct store_result *res,
+               char *json, size_t *len, char *boundary, size_t bsize,
+               struct lrs_error *err)
 {
-    uuid_t u;
-    char hex[37], *out = NULL;
-    int n;
+    const char **bodies = calloc(res->count + 1, sizeof(*bodies));
+    size_t *lens = calloc(res->count + 1, sizeof(*lens));
+    struct store_attachment *items = NULL;
+    size_t nhashes = 0, nitems = 0;
+    char **hashes = NULL, *out = NULL;
 
-    uuid_generate_random(u);
-    uuid_unparse_lower(u, hex);
-    snprintf(boundary, bsize, "lrsd%.8s%.4s", hex, hex + 9);
-    n = asprintf(&out,
-                 "--%s\r\nContent-Type: application/json\r\n"
-                 "Content-Length: %zu\r\n\r\n%.*s\r\n--%s--\r\n",
-                 boundary, len, (int)len, json, boundary);
+    if (bodies == NULL || lens == NULL) {
+        lrs_error_set(err, 500, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < res->count; i++) {
+        bodies[i] = res->items[i].body;
+        lens[i] = res->items[i].body_len;
+    }
+    hashes = attachments_hashes(bodies, lens, res->count, &nhashes);
+    if (nhashes > 0 &&
+        store_attachments_get(http_request_store(req), req->cred.store_id,
+                              (const char *const *)hashes, nhashes, &items,
+                              &nitems, err) < 0)
+        goto out;
+    out =
+        attachments_multipart(json, *len, items, nitems, boundary, bsize, len);
+    json = NULL;
+    if (out == NULL)
+        lrs_error_set(err, 500, "out of memory");
+out:
     free(json);
-    if (n < 0)
-        return NULL;
-    *out_len = (size_t)n;
+    store_attachments_free(items, nitems);
+    for (size_t i = 0; i < nhashes; i++)
+        free(hashes[i]);
+    free(hashes);
+    free(bodies);
+    free(lens);
     return out;
 }
 
 static enum MHD_Result
 answer_read(struct http_request *req, const struct statements_get *g,
-            char *text, size_t len, const char *stored)
+            const struct store_result *res, char *text, size_t len,
+            const char *stored)
 {
     char date[64], boundary[40], ctype[96];
     const char *headers[] = {MHD_HTTP_HEADER_LAST_MODIFIED, date, NULL};
+    struct lrs_error err = {0};
     int64_t us;
 
     if (stored[0] != '\0' && xapi_timestamp_parse(stored, true, &us) == 0)
@@ -313,9 +343,10 @@ answer_read(struct http_request *req, const struct statements_get *g,
         headers[0] = NULL;
     if (!g->attachments)
         return http_respond(req, 200, text, len, "application/json", headers);
-    text = wrap_multipart(text, len, &len, boundary, sizeof(boundary));
+    text =
+        wrap_multipart(req, res, text, &len, boundary, sizeof(boundary), &err);
     if (text == NULL)
-        return MHD_NO;
+        return http_respond_error(req, &err);
     snprintf(ctype, sizeof(ctype), "multipart/mixed; boundary=%s", boundary);
     return http_respond(req, 200, text, len, ctype, headers);
 }
@@ -335,7 +366,7 @@ answer_single(struct http_request *req, const struct statements_get *g,
     text = format_statement(&res->items[0], g->format, lang, &len);
     if (text == NULL)
         return MHD_NO;
-    return answer_read(req, g, text, len, res->items[0].stored);
+    return answer_read(req, g, res, text, len, res->items[0].stored);
 }
 
 static int
@@ -388,7 +419,7 @@ answer_list(struct http_request *req, const struct statements_get *g,
         free(text);
         return MHD_NO;
     }
-    return answer_read(req, g, text, len, res->last_stored);
+    return answer_read(req, g, res, text, len, res->last_stored);
 }
 
 static enum MHD_Result
