@@ -59,8 +59,11 @@ http_request_header(struct http_request *req, const char *name)
             if (strcasecmp(req->form->headers.items[i].name, name) == 0)
                 return req->form->headers.items[i].value;
         }
+        /* The form's own type is not the content's. A form without a
+         * Content-Type field carries JSON: xAPI clients send statements
+         * this way from browsers that cannot set headers. */
         if (strcasecmp(name, MHD_HTTP_HEADER_CONTENT_TYPE) == 0)
-            return NULL;
+            return req->form->content != NULL ? "application/json" : NULL;
     }
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
@@ -247,6 +250,34 @@ check_version(struct http_request *req, struct lrs_error *err)
     return 0;
 }
 
+static void
+note_spoken_version(struct http_request *req)
+{
+    uint64_t id = (uint64_t)req->cred.id;
+
+    atomic_store(&req->srv->spoken[id % HTTP_SPOKEN_SLOTS],
+                 id << 2 | (uint64_t)req->version);
+}
+
+/* For a request without a usable version header: answers in the version
+ * its credential spoke last, so that a client's errors come in the
+ * dialect it speaks. Authentication failures change nothing here; the
+ * request is rejected for its header either way. */
+static void
+answer_in_spoken_version(struct http_request *req)
+{
+    struct lrs_error ignored = {0};
+    uint64_t id, slot;
+
+    req->version = XAPI_V2_0;
+    if (!req->authenticated && auth_request(req, &ignored) < 0)
+        return;
+    id = (uint64_t)req->cred.id;
+    slot = atomic_load(&req->srv->spoken[id % HTTP_SPOKEN_SLOTS]);
+    if (slot >> 2 == id)
+        req->version = (enum xapi_version)(slot & 3);
+}
+
 /* The methods the alternate request syntax may ask for. */
 static const char *
 alternate_method(const char *name)
@@ -344,15 +375,22 @@ dispatch(struct http_request *req)
     if (uses_alternate_syntax(req)) {
         if (apply_alternate_syntax(req, &err) < 0)
             return http_respond_error(req, &err);
-        if (check_version(req, &err) < 0)
+        if (check_version(req, &err) < 0) {
+            answer_in_spoken_version(req);
             return http_respond_error(req, &err);
+        }
         if (req->version != XAPI_V1_0)
             return http_fail(req, 400,
                              "method: the alternate request syntax is not "
                              "part of xAPI 2.0");
     }
-    if (check_version(req, &err) < 0 || auth_request(req, &err) < 0)
+    if (check_version(req, &err) < 0) {
+        answer_in_spoken_version(req);
         return http_respond_error(req, &err);
+    }
+    if (auth_request(req, &err) < 0)
+        return http_respond_error(req, &err);
+    note_spoken_version(req);
     if (strcmp(resource, "/statements") == 0)
         return statements_handle(req);
     return http_fail(req, 404, "%s: no such resource", req->url);

@@ -13,6 +13,8 @@
 #include "http/request.h"
 #include "http/server.h"
 
+#define HTTP_SPOKEN_SLOTS 64
+
 struct http_server {
     struct http_config cfg; /* strings borrowed from the caller */
     struct store *store;    /* borrowed */
@@ -24,6 +26,11 @@ struct http_server {
     pthread_cond_t changed; /* signalled when a count drops */
     int active;             /* requests not yet completed */
     int suspended;          /* requests waiting for the writer */
+
+    /* The version each credential spoke last, to answer in its dialect a
+     * request that names none: slot id % HTTP_SPOKEN_SLOTS holds
+     * id << 2 | version. Lossy by design; a miss means 2.0.0. */
+    atomic_uint_fast64_t spoken[HTTP_SPOKEN_SLOTS];
 };
 
 /* Collects the query string parameters of a request. */

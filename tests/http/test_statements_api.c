@@ -844,6 +844,32 @@ START_TEST(test_missing_version_header_stores_nothing)
 }
 END_TEST
 
+/* A request without the header is answered in the version its credential
+ * spoke last: the client's own dialect. */
+START_TEST(test_missing_version_answers_in_the_credential_version)
+{
+    static const char *const spoken[] = {"2.0.0", "1.0.3", "2.0.0"};
+    const char *const none[] = {"X-Experience-API-Version:", NULL};
+
+    for (size_t i = 0; i < sizeof(spoken) / sizeof(spoken[0]); i++) {
+        char line[64];
+        const char *const headers[] = {line, NULL};
+        struct http_response *resp;
+
+        snprintf(line, sizeof(line), "X-Experience-API-Version: %s",
+                 spoken[i]);
+        resp = http_request("GET", "statements?limit=1", headers, NULL);
+        expect_status(resp, 200);
+        http_response_free(resp);
+        resp = http_request("GET", "statements?limit=1", none, NULL);
+        expect_error(resp, 400);
+        ck_assert_str_eq(http_header(resp, "X-Experience-API-Version"),
+                         spoken[i]);
+        http_response_free(resp);
+    }
+}
+END_TEST
+
 START_TEST(test_unsupported_version_headers_are_400)
 {
     static const char *const bad[] = {
@@ -3436,6 +3462,34 @@ START_TEST(test_alternate_syntax_put_and_get)
 }
 END_TEST
 
+/* A form without a Content-Type field carries JSON content. */
+START_TEST(test_alternate_syntax_content_defaults_to_json)
+{
+    struct names n;
+    char id[37], *content, *body;
+    const char *auth = http_auth_line() + strlen("Authorization: ");
+    json_t *stmt, *got;
+    struct http_response *resp;
+
+    names_init(&n);
+    uuid_text(id);
+    stmt = names_statement(&n, NULL);
+    content = json_dumps(stmt, JSON_COMPACT);
+    body = form("statementId", id, "content", content, "Authorization", auth,
+                "X-Experience-API-Version", "1.0.3", NULL);
+    resp = http_request("POST", "statements?method=PUT", form_headers, body);
+    expect_status(resp, 204);
+    http_response_free(resp);
+    got = get_statement(id);
+    ck_assert_str_eq(json_string_value(json_object_get(got, "id")), id);
+    json_decref(got);
+    free(body);
+    free(content);
+    json_decref(stmt);
+    names_free(&n);
+}
+END_TEST
+
 /* 2.0 removed the alternate syntax; a 2.0 request using it is refused. */
 START_TEST(test_alternate_syntax_is_refused_in_2_0)
 {
@@ -3484,6 +3538,7 @@ statements_suite(void)
         test_unauthenticated_write_stores_nothing);
     ADD(s, "versioning", test_missing_version_header_is_400,
         test_missing_version_header_stores_nothing,
+        test_missing_version_answers_in_the_credential_version,
         test_unsupported_version_headers_are_400,
         test_response_version_follows_the_request,
         test_error_responses_carry_the_version,
@@ -3549,6 +3604,7 @@ statements_suite(void)
     ADD(s, "cors", test_cors_preflight_allows_a_course_on_another_origin,
         test_cors_headers_on_answers_and_errors);
     ADD(s, "alternate_syntax", test_alternate_syntax_put_and_get,
+        test_alternate_syntax_content_defaults_to_json,
         test_alternate_syntax_is_refused_in_2_0);
     return s;
 }
