@@ -393,6 +393,9 @@ dispatch(struct http_request *req)
     note_spoken_version(req);
     if (strcmp(resource, "/statements") == 0)
         return statements_handle(req);
+    /* Not yet: the document resources (activities/state,
+     * activities/profile, agents/profile) and the Agents and Activities
+     * resources; they answer 404 until they exist. */
     return http_fail(req, 404, "%s: no such resource", req->url);
 }
 
@@ -515,12 +518,14 @@ http_server_start(const struct http_config *cfg, struct store *st,
     srv->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
             MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-        0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)cfg->idle_timeout, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        srv, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, srv,
+        0, NULL, NULL, on_request, srv,
+        /* First, so that the library logs nothing on its own. */
+        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, srv,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (srv->daemon == NULL) {
         log_error("event=listen_failed listen=%s reason=%s",
