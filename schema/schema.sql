@@ -169,3 +169,15 @@ CREATE TABLE attachments (
     CONSTRAINT attachments_pkey PRIMARY KEY (store_id, sha2),
     CONSTRAINT attachments_sha2_hex CHECK (sha2 ~ '^[0-9a-f]{64}$')
 );
+
+-- The stored time of the last commit group. The writer gives each group
+-- the later of the clock and this time, and writes it back in the
+-- group's transaction (under the writer lock), so "stored" never
+-- decreases along seq even when the clock steps back. Queries rely on
+-- that to turn since and until into bounds on seq.
+CREATE TABLE writer_clock (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    stored timestamptz NOT NULL
+);
+
+INSERT INTO writer_clock (stored) VALUES ('-infinity');

@@ -108,9 +108,12 @@ const struct sql_statement sql_statements[SQL_COUNT] = {
     [SQL_WRITER_LOCK] = {"writer_lock", SQL_USE_WRITE,
                          "SELECT pg_advisory_xact_lock("
                          STR(SQL_LOCK_WRITER) ")"},
+    /* The group's stored time: the clock (to the millisecond), but
+     * never before the previous group's. */
     [SQL_WRITER_CLOCK] = {"writer_clock", SQL_USE_WRITE,
-                          "SELECT (extract(epoch FROM date_trunc("
-                          "'milliseconds', clock_timestamp()))"
+                          "UPDATE writer_clock SET stored = greatest(stored,"
+                          " date_trunc('milliseconds', clock_timestamp()))"
+                          " RETURNING (extract(epoch FROM stored)"
                           " * 1000000)::int8"},
     [SQL_INSERT_STATEMENTS] = {"insert_statements", SQL_USE_WRITE,
                                insert_statements},
@@ -212,6 +215,12 @@ putf(struct pgbuf *b, const char *fmt, ...)
     pgbuf_append(b, part, (size_t)n);
 }
 
+/* The last seq stored at or before a time ($N), 0 when there is none. */
+#define LAST_SEQ_UP_TO                                                      \
+    "coalesce((SELECT b.seq FROM statements b WHERE b.store_id = $1::int4"  \
+    " AND b.stored <= $%d::timestamptz"                                     \
+    " ORDER BY b.stored DESC, b.seq DESC LIMIT 1), 0)"
+
 /*
  * With filters, the first filter's index range drives the query: its
  * primary-key scan yields seq in order, each further filter is a probe of
@@ -245,10 +254,18 @@ sql_shape_text(unsigned shape, struct pgbuf *out)
                   " AND f0.digest = $5::uuid");
     }
     putf(out, " AND %s %c $2::int8 AND NOT s.voided", seq, asc ? '>' : '<');
-    if (shape & SQL_SHAPE_SINCE)
+    /* stored never decreases along seq (see writer_clock), so the
+     * statements stored up to a time are a prefix of seq order: its end,
+     * found in the stored index, bounds the scan, and a time range costs
+     * no more than the page it returns. */
+    if (shape & SQL_SHAPE_SINCE) {
+        putf(out, " AND %s > " LAST_SEQ_UP_TO, seq, param);
         putf(out, " AND s.stored > $%d::timestamptz", param++);
-    if (shape & SQL_SHAPE_UNTIL)
+    }
+    if (shape & SQL_SHAPE_UNTIL) {
+        putf(out, " AND %s <= " LAST_SEQ_UP_TO, seq, param);
         putf(out, " AND s.stored <= $%d::timestamptz", param++);
+    }
     putf(out, " ORDER BY %s %s LIMIT $3::int8", seq, asc ? "ASC" : "DESC");
     pgbuf_append(out, "", 1);
     return out->failed ? -1 : 0;
