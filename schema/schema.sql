@@ -62,8 +62,10 @@ CREATE SEQUENCE statements_seq AS bigint CACHE 1;
 -- body is the statement's JSON exactly as lrsd serialised it, without
 -- "stored" and, when the client sent none, without "timestamp": those
 -- come from the columns and are spliced in on the way out, so the text
--- is written once and never rewritten. The other columns are extracted
--- from it for filtering and analytics:
+-- is written once and never rewritten. Rows of up to a page keep it
+-- inline and uncompressed (toast_tuple_target), since every GET reads the
+-- bodies it returns; larger ones are compressed with lz4. The other
+-- columns are extracted from it for filtering and analytics:
 --   stored      the commit group's time, truncated to milliseconds;
 --   ts          the statement's timestamp, NULL when the client sent none;
 --   actor_key   identity of the actor ("mbox:mailto:...", "account:..."),
@@ -122,7 +124,7 @@ CREATE TABLE statements (
     context_groupings text[],
     index_kinds smallint[] NOT NULL,
     index_digests uuid[] NOT NULL,
-    body text NOT NULL,
+    body text COMPRESSION lz4 NOT NULL,
     CONSTRAINT statements_pkey PRIMARY KEY (store_id, seq),
     CONSTRAINT statements_id_key UNIQUE (store_id, id),
     -- xAPI: a voiding statement can never be voided. The writer relies on
@@ -131,7 +133,7 @@ CREATE TABLE statements (
         CHECK (NOT (voided AND voids IS NOT NULL)),
     CONSTRAINT statements_index_arrays_match
         CHECK (cardinality(index_kinds) = cardinality(index_digests))
-);
+) WITH (toast_tuple_target = 8160);
 
 CREATE INDEX statements_stored_idx ON statements (store_id, stored);
 
