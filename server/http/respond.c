@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "http/server_internal.h"
+#include "xapi/json_text.h"
 
 static const char exposed_headers[] =
     "ETag, Last-Modified, Content-Type, Content-Length, "
@@ -87,11 +88,12 @@ enum MHD_Result
 http_respond_json(struct http_request *req, unsigned status,
                   const json_t *value, const char *const *headers)
 {
-    char *text = json_dumps(value, JSON_COMPACT);
+    size_t len;
+    char *text = xapi_json_text(value, &len);
 
     if (text == NULL)
         return MHD_NO;
-    return http_respond(req, status, text, strlen(text), "application/json",
+    return http_respond(req, status, text, len, "application/json",
                         headers);
 }
 

@@ -21,6 +21,7 @@
 #include "store/statements.h"
 #include "xapi/canonical.h"
 #include "xapi/formats.h"
+#include "xapi/json_text.h"
 #include "xapi/statement.h"
 #include "xapi/validate.h"
 
@@ -277,10 +278,8 @@ format_statement(const struct store_statement *item, enum xapi_format fmt,
         json_decref(stmt);
         return NULL;
     }
-    text = json_dumps(stmt, JSON_COMPACT);
+    text = xapi_json_text(stmt, len);
     json_decref(stmt);
-    if (text != NULL)
-        *len = strlen(text);
     return text;
 }
 

@@ -28,6 +28,7 @@
 #include <uuid/uuid.h>
 
 #include "xapi/formats.h"
+#include "xapi/json_text.h"
 
 #define VOIDED_VERB "http://adlnet.gov/expapi/verbs/voided"
 
@@ -643,10 +644,9 @@ xapi_row_build(json_t *stmt, const json_t *authority, enum xapi_version v,
     ks.md = EVP_MD_CTX_new();
     if (ks.md == NULL || collect_keys(stmt, row, &ks) != 0)
         goto out_of_memory;
-    row->body = json_dumps(stmt, JSON_COMPACT);
+    row->body = xapi_json_text(stmt, &row->body_len);
     if (row->body == NULL)
         goto out_of_memory;
-    row->body_len = strlen(row->body);
     row->keys = ks.keys;
     row->nkeys = ks.n;
     EVP_MD_CTX_free(ks.md);
