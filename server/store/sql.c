@@ -226,8 +226,12 @@ putf(struct pgbuf *b, const char *fmt, ...)
  * primary-key scan yields seq in order, each further filter is a probe of
  * the same index on (store, kind, digest, seq), and the statement row is
  * fetched last for the voided flag, stored and the body. The caller puts
- * the most selective filter first. Without filters the statements primary
- * key is scanned in seq order.
+ * the most selective filter first. A probe is a LATERAL subquery with
+ * LIMIT 1, which the planner cannot turn into a join of its own choosing:
+ * a generic plan might otherwise merge-join the two ranges and read a
+ * common key's range (a verb's) down to the last row of the page. So the
+ * plan is the same for all values and can be prepared. Without filters
+ * the statements primary key is scanned in seq order.
  */
 int
 sql_shape_text(unsigned shape, struct pgbuf *out)
@@ -244,10 +248,11 @@ sql_shape_text(unsigned shape, struct pgbuf *out)
     } else {
         putf(out, " FROM statement_index f0");
         for (int i = 1; i < nfilters; i++)
-            putf(out, " JOIN statement_index f%d ON f%d.store_id = $1::int4"
+            putf(out, " CROSS JOIN LATERAL (SELECT 1 FROM statement_index"
+                      " f%d WHERE f%d.store_id = $1::int4"
                       " AND f%d.kind = $%d::int2 AND f%d.digest = $%d::uuid"
-                      " AND f%d.seq = f0.seq",
-                 i, i, i, 4 + 2 * i, i, 5 + 2 * i, i);
+                      " AND f%d.seq = f0.seq LIMIT 1) p%d",
+                 i, i, i, 4 + 2 * i, i, 5 + 2 * i, i, i);
         putf(out, " JOIN statements s ON s.store_id = $1::int4"
                   " AND s.seq = f0.seq"
                   " WHERE f0.store_id = $1::int4 AND f0.kind = $4::int2"

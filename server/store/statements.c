@@ -206,22 +206,19 @@ prepare_shape(struct pool_conn *c, unsigned shape, struct lrs_error *err)
 }
 
 /*
- * Whether a shape's best plan is the same for all values. With one filter
- * and no time range it is: walk that key's index range in seq order.
- * With several filters the best plan starts from the narrowest key, and
- * with since/until it may start from the stored index, which only the
- * values tell (a verb used by half the statements versus a registration
- * used by ten). Those shapes are planned with their values each time
+ * Whether a shape's best plan is the same for all values. Without a time
+ * range it is: walk the first filter's index range (or the statements in
+ * seq order) and probe the other filters for each row (see
+ * sql_shape_text). With since/until the best plan may start from the
+ * stored index instead, which only the values tell (a range of a minute
+ * versus a year); those shapes are planned with their values each time
  * (an unnamed statement), which costs a fraction of a millisecond, rather
- * than run from a generic plan that may read a common key's whole range.
+ * than run from a generic plan that may read a whole range.
  */
 static bool
 shape_is_stable(unsigned shape)
 {
-    unsigned nfilters = shape >> SQL_SHAPE_FILTER_SHIFT;
-
-    return nfilters <= 1 &&
-           (shape & (SQL_SHAPE_SINCE | SQL_SHAPE_UNTIL)) == 0;
+    return (shape & (SQL_SHAPE_SINCE | SQL_SHAPE_UNTIL)) == 0;
 }
 
 /* Runs a query shape: prepared on this connection when its plan does
