@@ -74,16 +74,45 @@ path_append(struct vctx *c, const char *fmt, ...)
     return old;
 }
 
+/* Appends n bytes to the path (truncating when full) and returns the
+ * previous length. The walker extends the path at every property, so
+ * this is the path's hot case and takes no format string. */
+static size_t
+path_put(struct vctx *c, const char *bytes, size_t n)
+{
+    size_t old = c->len;
+    size_t room = PATH_CAP - 1 - c->len;
+
+    if (n > room)
+        n = room;
+    memcpy(c->path + c->len, bytes, n);
+    c->len += n;
+    c->path[c->len] = '\0';
+    return old;
+}
+
 static size_t
 path_key(struct vctx *c, const char *key)
 {
-    return path_append(c, ".%s", key);
+    size_t old = path_put(c, ".", 1);
+
+    path_put(c, key, strlen(key));
+    return old;
 }
 
 static size_t
 path_index(struct vctx *c, size_t i)
 {
-    return path_append(c, "[%zu]", i);
+    char digits[24];
+    size_t n = sizeof(digits);
+
+    digits[--n] = ']';
+    do {
+        digits[--n] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i > 0);
+    digits[--n] = '[';
+    return path_put(c, digits + n, sizeof(digits) - n);
 }
 
 static void
