@@ -14,6 +14,7 @@
 #include <uuid/uuid.h>
 
 #include "http/multipart.h"
+#include "xapi/json_parse.h"
 #include "xapi/signature.h"
 
 void
@@ -77,7 +78,6 @@ attachments_read_multipart(const char *body, size_t len,
 {
     struct multipart *mp = malloc(sizeof(*mp));
     char boundary[80];
-    json_error_t jerr;
     int rc = -1;
 
     *doc = NULL;
@@ -97,13 +97,10 @@ attachments_read_multipart(const char *body, size_t len,
                       "statements as application/json");
         goto out;
     }
-    *doc = json_loadb(mp->parts[0].data, mp->parts[0].len,
-                      JSON_REJECT_DUPLICATES, &jerr);
-    if (*doc == NULL) {
-        lrs_error_set(err, 400, "body: invalid JSON at line %d column %d: %s",
-                      jerr.line, jerr.column, jerr.text);
+    *doc = xapi_json_parse_checked(mp->parts[0].data, mp->parts[0].len, "body",
+                           err);
+    if (*doc == NULL)
         goto out;
-    }
     set->items = calloc(mp->count, sizeof(*set->items));
     if (set->items == NULL) {
         lrs_error_set(err, 500, "out of memory");
@@ -245,7 +242,7 @@ attachments_hashes(const char *const *bodies, const size_t *lens, size_t count,
         /* Cheap test first: most statements carry no attachments. */
         if (memmem(bodies[i], lens[i], "\"attachments\"", 13) == NULL)
             continue;
-        stmt = json_loadb(bodies[i], lens[i], 0, NULL);
+        stmt = xapi_json_parse(bodies[i], lens[i], NULL);
         json_array_foreach (json_object_get(stmt, "attachments"), k, att) {
             const char *sha2 = json_string_value(json_object_get(att, "sha2"));
 

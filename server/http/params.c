@@ -17,6 +17,7 @@
 
 #include "core/base64.h"
 #include "xapi/formats.h"
+#include "xapi/json_parse.h"
 #include "xapi/statement.h"
 #include "xapi/validate.h"
 
@@ -127,12 +128,11 @@ static int
 parse_agent(const char *value, bool related, enum xapi_version v,
             struct store_query *q, struct lrs_error *err)
 {
-    json_error_t jerr;
     json_t *agent;
     char *key;
     int rc = -1;
 
-    agent = json_loads(value, JSON_REJECT_DUPLICATES, &jerr);
+    agent = xapi_json_parse(value, strlen(value), NULL);
     if (agent == NULL || !json_is_object(agent)) {
         lrs_error_set(err, 400, "agent: must be a JSON Agent or Group");
         goto out;

@@ -21,6 +21,7 @@
 #include "store/statements.h"
 #include "xapi/canonical.h"
 #include "xapi/formats.h"
+#include "xapi/json_parse.h"
 #include "xapi/json_text.h"
 #include "xapi/statement.h"
 #include "xapi/validate.h"
@@ -65,7 +66,6 @@ static int
 read_body(struct http_request *req, struct ingest *in, struct lrs_error *err)
 {
     const char *ct = http_request_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
-    json_error_t jerr;
 
     if (is_media_type(ct, "multipart/mixed"))
         return attachments_read_multipart(req->body, req->body_len, ct,
@@ -76,13 +76,8 @@ read_body(struct http_request *req, struct ingest *in, struct lrs_error *err)
                              "multipart/mixed");
     if (req->body_len == 0)
         return lrs_error_set(err, 400, "body: a statement is required");
-    in->doc =
-        json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (in->doc == NULL)
-        return lrs_error_set(err, 400,
-                             "body: invalid JSON at line %d column %d: %s",
-                             jerr.line, jerr.column, jerr.text);
-    return 0;
+    in->doc = xapi_json_parse_checked(req->body, req->body_len, "body", err);
+    return in->doc != NULL ? 0 : -1;
 }
 
 /* Rejects a batch that uses one id twice: the specification forbids it,
@@ -273,7 +268,7 @@ format_statement(const struct store_statement *item, enum xapi_format fmt,
         }
         return text;
     }
-    stmt = json_loadb(item->body, item->body_len, 0, NULL);
+    stmt = xapi_json_parse(item->body, item->body_len, NULL);
     if (stmt == NULL || xapi_format_apply(stmt, fmt, accept_language) < 0) {
         json_decref(stmt);
         return NULL;
