@@ -6,7 +6,11 @@
  * credential. Configuration comes from flags and LRSD_* variables through
  * the table in config.c.
  */
+#include <errno.h>
 #include <jansson.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +80,40 @@ block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * Waits for SIGTERM or SIGINT and returns it. Meanwhile, once a second:
+ * after a second in which no request began, hands the memory that bursts
+ * left free back to the system. glibc keeps freed memory in each
+ * thread's arena, so a burst of large batches would otherwise leave lrsd
+ * at its peak size for good; under load no trim runs at all.
+ */
+static int
+wait_for_stop(const sigset_t *set, struct http_server *srv)
+{
+    const struct timespec tick = {.tv_sec = 1};
+    uint64_t seen = http_server_requests(srv), trimmed = seen;
+
+    for (;;) {
+        int sig = sigtimedwait(set, NULL, &tick);
+        uint64_t now;
+
+        if (sig > 0)
+            return sig;
+        if (errno != EAGAIN)
+            continue;
+        now = http_server_requests(srv);
+        if (now == seen && now != trimmed) {
+#ifdef __GLIBC__
+            malloc_trim(0);
+#endif
+            trimmed = now;
+            log_debug("event=memory_trimmed requests=%llu",
+                      (unsigned long long)now);
+        }
+        seen = now;
+    }
+}
+
 static int
 cmd_serve(int argc, char **argv)
 {
@@ -122,7 +160,7 @@ cmd_serve(int argc, char **argv)
         store_close(st);
         return 1;
     }
-    sigwait(&set, &sig);
+    sig = wait_for_stop(&set, srv);
     log_info("event=stopping signal=%s grace_s=%d",
              sig == SIGTERM ? "TERM" : "INT", cfg.shutdown_grace);
     http_server_stop(srv, cfg.shutdown_grace);

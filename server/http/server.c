@@ -571,6 +571,12 @@ wait_for_requests(struct http_server *srv, int grace_seconds)
     pthread_mutex_unlock(&srv->lock);
 }
 
+uint64_t
+http_server_requests(struct http_server *srv)
+{
+    return (uint64_t)atomic_load(&srv->next_id) - 1;
+}
+
 void
 http_server_stop(struct http_server *srv, int grace_seconds)
 {

@@ -6,6 +6,8 @@
 #ifndef LRSD_HTTP_SERVER_H
 #define LRSD_HTTP_SERVER_H
 
+#include <stdint.h>
+
 #include "store/store.h"
 
 struct http_server;
@@ -32,5 +34,8 @@ int http_server_start(const struct http_config *cfg, struct store *st,
 /* Stops accepting connections, waits up to grace_seconds for requests in
  * flight to finish, then closes everything and frees the server. */
 void http_server_stop(struct http_server *srv, int grace_seconds);
+
+/* How many requests the server has begun since it started. */
+uint64_t http_server_requests(struct http_server *srv);
 
 #endif
