@@ -1240,6 +1240,83 @@ START_TEST(test_two_writers_commit_in_seq_order)
 }
 END_TEST
 
+/* The stored time of one statement, looked up by id. */
+static int64_t
+stored_of(const char *id)
+{
+    struct store_query q;
+    struct store_result r;
+    int64_t t;
+
+    query_init(&q);
+    q.statement_id = id;
+    must_query(&q, &r);
+    ck_assert_uint_eq(r.count, 1);
+    ck_assert_int_eq(xapi_timestamp_parse(r.items[0].stored, true, &t), 0);
+    store_result_free(&r);
+    return t;
+}
+
+/* A clock that steps back must not make a later statement look older:
+ * the writer never gives a group a stored time before the previous
+ * group's. The previous group's time is set two seconds ahead, as if the
+ * clock had just been turned back by that much. */
+START_TEST(test_stored_never_goes_back)
+{
+    char reg[37], ids[3][37];
+    struct store_query q;
+    struct store_result r;
+    PGresult *res;
+    int64_t ahead;
+
+    res = db_exec(conninfo,
+                  "UPDATE writer_clock SET stored = date_trunc("
+                  "'milliseconds', clock_timestamp()) + interval '2 s'"
+                  " RETURNING (extract(epoch FROM stored) * 1000000)::int8");
+    ck_assert_int_eq(PQntuples(res), 1);
+    ahead = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+
+    new_uuid(reg);
+    for (int i = 0; i < 2; i++) {
+        json_t *s = registered_statement(reg);
+
+        snprintf(ids[i], sizeof(ids[i]), "%s",
+                 json_string_value(json_object_get(s, "id")));
+        must_insert(s);
+        ck_assert_int_eq(stored_of(ids[i]), ahead);
+    }
+
+    /* Since and until, which become bounds on seq, agree. */
+    query_init(&q);
+    q.filters[0] = key_of(XAPI_KEY_REGISTRATION, reg);
+    q.nfilters = 1;
+    q.has_until = true;
+    q.until_us = ahead - 1000;
+    must_query(&q, &r);
+    ck_assert_uint_eq(r.count, 0);
+    store_result_free(&r);
+    q.has_until = false;
+    q.has_since = true;
+    q.since_us = ahead - 1000;
+    must_query(&q, &r);
+    ck_assert_uint_eq(r.count, 2);
+    store_result_free(&r);
+
+    /* Once the clock has passed that time again, it is the clock. */
+    while (now_us() < ahead + 10000)
+        usleep(20000);
+    {
+        json_t *s = registered_statement(reg);
+
+        snprintf(ids[2], sizeof(ids[2]), "%s",
+                 json_string_value(json_object_get(s, "id")));
+        must_insert(s);
+    }
+    ck_assert_int_gt(stored_of(ids[2]), ahead);
+}
+END_TEST
+
 START_TEST(test_consistent_through)
 {
     char text[40];
@@ -1452,6 +1529,7 @@ store_suite(void)
     tcase_add_test(rw, test_concurrent_requests_share_transactions);
     tcase_add_test(rw, test_two_writers_commit_in_seq_order);
     tcase_add_test(rw, test_consistent_through);
+    tcase_add_test(rw, test_stored_never_goes_back);
     tcase_add_test(rw, test_credentials);
     suite_add_tcase(s, rw);
 
