@@ -1400,9 +1400,35 @@ START_TEST(test_post_batch_using_an_id_twice_is_400)
     batch = json_pack("[o, o]", names_statement(&n, id),
                       names_statement(&n, id));
     resp = http_send_json("POST", "statements", batch);
-    expect_error(resp, 400);
+    expect_message_has(resp, 400, "statements[1].id");
     http_response_free(resp);
     expect_not_found(id);
+    json_decref(batch);
+    names_free(&n);
+}
+END_TEST
+
+/* ids a b c b a: the first statement with an id used before is [3]. */
+START_TEST(test_post_batch_error_names_the_first_repeated_id)
+{
+    struct names n;
+    char ids[3][37];
+    json_t *batch;
+    struct http_response *resp;
+
+    names_init(&n);
+    for (int i = 0; i < 3; i++)
+        uuid_text(ids[i]);
+    batch = json_pack("[o, o, o, o, o]", names_statement(&n, ids[0]),
+                      names_statement(&n, ids[1]),
+                      names_statement(&n, ids[2]),
+                      names_statement(&n, ids[1]),
+                      names_statement(&n, ids[0]));
+    resp = http_send_json("POST", "statements", batch);
+    expect_message_has(resp, 400, "statements[3].id");
+    http_response_free(resp);
+    for (int i = 0; i < 3; i++)
+        expect_not_found(ids[i]);
     json_decref(batch);
     names_free(&n);
 }
@@ -3558,6 +3584,7 @@ statements_suite(void)
         test_post_batch_with_an_invalid_statement_stores_none,
         test_post_batch_with_a_conflicting_statement_stores_none,
         test_post_batch_using_an_id_twice_is_400,
+        test_post_batch_error_names_the_first_repeated_id,
         test_invalid_statement_error_names_the_field,
         test_malformed_json_is_400,
         test_statement_that_is_not_an_object_is_400,
