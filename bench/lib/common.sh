@@ -230,6 +230,21 @@ cpu_ticks() {
     awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
+# machine_ticks: "STEAL TOTAL", the machine's clock ticks stolen by the
+# hypervisor and all ticks, from /proc/stat. On a virtual machine another
+# guest's load shows as steal; a run with much of it measured less CPU.
+machine_ticks() {
+    awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i;
+        print $9 + 0, t; exit }' /proc/stat
+}
+
+# steal_pct "S0 T0" "S1 T1": the stolen share of the ticks in between.
+steal_pct() {
+    awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
+        d = y[2] - x[2]; printf "%.2f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0)
+    }'
+}
+
 # rss_sampler PID SECONDS OUT: writes the peak RSS (KiB) seen while
 # sampling every 0.1 s for at most SECONDS; stops early when the process
 # exits or OUT.stop appears.

@@ -92,7 +92,7 @@ def errors_of(res):
 
 def side_summary(runs, items):
     """Aggregates the runs of one side (lrsd or ceiling) of a workload."""
-    throughput, p50, p99, rss, cpu = [], [], [], [], []
+    throughput, p50, p99, rss, cpu, steal = [], [], [], [], [], []
     errors = 0
     extra = {}
     for r in runs:
@@ -112,6 +112,8 @@ def side_summary(runs, items):
         p99.append(res["p99_ms"])
         if r.get("rss_peak_kb"):
             rss.append(r["rss_peak_kb"] / 1024)
+        if r.get("steal_pct") is not None:
+            steal.append(r["steal_pct"])
     out = {
         "unit": "statements/s" if items or extra else "requests/s",
         "throughput": spread(throughput),
@@ -121,6 +123,8 @@ def side_summary(runs, items):
     }
     if rss:
         out["rss_peak_mib"] = spread(rss)
+    if steal:
+        out["steal_pct"] = spread(steal)
     if cpu:
         out["lrsd_cpu_us_per_statement" if items else
             "lrsd_cpu_us_per_request"] = spread(cpu)
@@ -210,6 +214,14 @@ def print_table(report):
         if l.get("errors"):
             print("%s: %d failed requests (see the logs)" % (name,
                                                               l["errors"]))
+    steal = [(s["max"], name, side) for name, w in report["workloads"].items()
+             for side in ("lrsd", "ceiling")
+             for s in [w.get(side, {}).get("steal_pct")] if s]
+    if steal:
+        worst = max(steal)
+        print("CPU steal (time the hypervisor gave to other guests) during "
+              "the runs: at most %s%% (%s, %s)" % (
+                  fmt(worst[0], 1), worst[1], worst[2]))
     mem = report["memory"]
     parts = ["%s %s MiB" % (k, fmt(v, 1)) for k, v in mem.items()]
     if parts:
