@@ -430,6 +430,24 @@ literal(struct parser *ps, const char *word, size_t n)
     return true;
 }
 
+/* After a member or element: consumes ',' (returns 1: another follows)
+ * or the closing character (returns 0), or records a failure (-1). */
+static int
+after_item(struct parser *ps, char close)
+{
+    skip_space(ps);
+    if (ps->p < ps->end && *ps->p == ',') {
+        ps->p++;
+        return 1;
+    }
+    if (ps->p < ps->end && *ps->p == (unsigned char)close) {
+        ps->p++;
+        return 0;
+    }
+    fail_at(ps, ps->p, "',' or '%c' expected", close);
+    return -1;
+}
+
 static json_t *
 parse_object(struct parser *ps)
 {
@@ -495,17 +513,11 @@ parse_object(struct parser *ps)
         }
         free(key_copy);
         key_copy = NULL;
-        skip_space(ps);
-        if (ps->p < ps->end && *ps->p == ',') {
-            ps->p++;
-            continue;
+        switch (after_item(ps, '}')) {
+        case 1: continue;
+        case 0: return obj;
+        default: goto failed;
         }
-        if (ps->p < ps->end && *ps->p == '}') {
-            ps->p++;
-            return obj;
-        }
-        fail_at(ps, ps->p, "',' or '}' expected");
-        goto failed;
     }
 failed:
     free(key_copy);
@@ -537,17 +549,11 @@ parse_array(struct parser *ps)
             fail_memory(ps);
             goto failed;
         }
-        skip_space(ps);
-        if (ps->p < ps->end && *ps->p == ',') {
-            ps->p++;
-            continue;
+        switch (after_item(ps, ']')) {
+        case 1: continue;
+        case 0: return arr;
+        default: goto failed;
         }
-        if (ps->p < ps->end && *ps->p == ']') {
-            ps->p++;
-            return arr;
-        }
-        fail_at(ps, ps->p, "',' or ']' expected");
-        goto failed;
     }
 failed:
     json_decref(arr);
