@@ -332,8 +332,8 @@ query_filtered(struct pool_conn *c, const struct store_query *q,
         formats[i] = 1;
     }
     res = exec_shape(c, shape, p.count, values, p.length, formats, err);
-    if (res != NULL && pool_check(c->pg, res, PGRES_TUPLES_OK, "query_statements", err)
-        == 0) {
+    if (res != NULL && pool_check(c->pg, res, PGRES_TUPLES_OK,
+                                  "query_statements", err) == 0) {
         rows = PQntuples(res);
         result->more = rows > limit;
         rc = fill_items(res, rows > limit ? limit : rows, result, err);

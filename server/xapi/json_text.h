@@ -2,8 +2,8 @@
  * Compact JSON text of a jansson value, written in one pass into one
  * growing buffer. It is what json_dumps(value, JSON_COMPACT) writes (the
  * same escapes, the same number forms, object members in their order),
- * without jansson's callback per fragment: lrsd serialises every statement it stores and
- * every statement it reformats for a GET.
+ * without jansson's callback per fragment: lrsd serialises every
+ * statement it stores and every statement it reformats for a GET.
  */
 #ifndef LRSD_XAPI_JSON_TEXT_H
 #define LRSD_XAPI_JSON_TEXT_H
