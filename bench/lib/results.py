@@ -133,6 +133,19 @@ def side_summary(runs, items):
     return out
 
 
+def run_rate(r, items):
+    res = r["result"]
+    ok = res["requests"] - res.get("errors_status", 0)
+    return ok / res["seconds"] * (items or 1) if res["seconds"] else 0
+
+
+def paired_ratios(lrsd_runs, ceiling_runs, items):
+    """lrsd's rate over the ceiling's, run by run."""
+    ceiling = {r["run"]: run_rate(r, items) for r in ceiling_runs}
+    return [run_rate(r, items) / ceiling[r["run"]] for r in lrsd_runs
+            if ceiling.get(r["run"])]
+
+
 def machine():
     cpu = "unknown"
     mem = 0
@@ -182,7 +195,8 @@ def med(s):
 
 def print_table(report):
     rows = [("workload", "conns", "lrsd/s (min-max)", "p50 ms", "p99 ms",
-             "ceiling/s (min-max)", "ceil p50", "ceil p99", "lrsd/ceil")]
+             "ceiling/s (min-max)", "ceil p50", "ceil p99", "lrsd/ceil",
+             "paired (min-max)")]
     for name, w in report["workloads"].items():
         l, c = w["lrsd"], w.get("ceiling")
         rows.append((
@@ -193,7 +207,9 @@ def print_table(report):
             fmt_spread(c["throughput"]) if c else "-",
             fmt(med(c["p50_ms"]), 2) if c else "-",
             fmt(med(c["p99_ms"]), 2) if c else "-",
-            fmt(w.get("ratio"), 2) if w.get("ratio") is not None else "-"))
+            fmt(w.get("ratio"), 2) if w.get("ratio") is not None else "-",
+            fmt_spread(w["paired_ratio"], 2) if w.get("paired_ratio")
+            else "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for n, r in enumerate(rows):
@@ -264,6 +280,15 @@ def cmd_report(args):
             lt = med(entry["lrsd"]["throughput"])
             ct = med(entry["ceiling"]["throughput"])
             entry["ratio"] = round(lt / ct, 3) if ct else None
+            # Run r of lrsd and run r of the ceiling ran one after the
+            # other, so a slow stretch of the machine (CPU steal) tends
+            # to hit both: the median of the per-run ratios is less
+            # sensitive to it than the ratio of the medians.
+            paired = paired_ratios(
+                [r for r in runs if r["side"] == "lrsd"], ceiling,
+                w["items"])
+            if paired:
+                entry["paired_ratio"] = spread(paired)
         workloads[name] = entry
     memory = {}
     for r in records:
