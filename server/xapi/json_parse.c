@@ -430,6 +430,20 @@ literal(struct parser *ps, const char *word, size_t n)
     return true;
 }
 
+/* Consumes the opening '{' or '[' at ps->p; returns true (having consumed
+ * the closing character too) when the container is empty. */
+static bool
+opens_empty(struct parser *ps, char close)
+{
+    ps->p++;
+    skip_space(ps);
+    if (ps->p < ps->end && *ps->p == (unsigned char)close) {
+        ps->p++;
+        return true;
+    }
+    return false;
+}
+
 /* After a member or element: consumes ',' (returns 1: another follows)
  * or the closing character (returns 0), or records a failure (-1). */
 static int
@@ -458,12 +472,8 @@ parse_object(struct parser *ps)
         fail_memory(ps);
         return NULL;
     }
-    ps->p++;
-    skip_space(ps);
-    if (ps->p < ps->end && *ps->p == '}') {
-        ps->p++;
+    if (opens_empty(ps, '}'))
         return obj;
-    }
     for (;;) {
         const unsigned char *key_at;
         const char *key;
@@ -534,12 +544,8 @@ parse_array(struct parser *ps)
         fail_memory(ps);
         return NULL;
     }
-    ps->p++;
-    skip_space(ps);
-    if (ps->p < ps->end && *ps->p == ']') {
-        ps->p++;
+    if (opens_empty(ps, ']'))
         return arr;
-    }
     for (;;) {
         json_t *value = parse_value(ps);
 
