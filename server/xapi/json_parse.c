@@ -243,6 +243,23 @@ decode_escape(struct parser *ps, char *out)
     return put_utf8(out, cp);
 }
 
+/* Appends the plain bytes [run, ps->p) to the decoded string in the
+ * scratch buffer, keeping room for `more` bytes after them. */
+static bool
+copy_run(struct parser *ps, size_t *out, const unsigned char *run,
+         size_t more)
+{
+    size_t n = (size_t)(ps->p - run);
+
+    if (!scratch_reserve(ps, *out + n + more + 1)) {
+        fail_memory(ps);
+        return false;
+    }
+    memcpy(ps->scratch + *out, run, n);
+    *out += n;
+    return true;
+}
+
 /* Scans the string that starts at ps->p (its opening quote). On success
  * returns its text, either in the input or in the scratch buffer, with
  * its length in *len; NULL after recording a failure. */
@@ -257,6 +274,7 @@ scan_string(struct parser *ps, size_t *len)
     run = ++ps->p;
     for (;;) {
         unsigned c;
+        size_t n;
 
         if (ps->p >= ps->end) {
             fail_at(ps, open, "unterminated string");
@@ -274,7 +292,7 @@ scan_string(struct parser *ps, size_t *len)
             continue;
         }
         if (c >= 0x80) {
-            size_t n = utf8_sequence(ps->p, ps->end);
+            n = utf8_sequence(ps->p, ps->end);
 
             if (n == 0) {
                 fail_at(ps, ps->p, "invalid UTF-8");
@@ -283,22 +301,15 @@ scan_string(struct parser *ps, size_t *len)
             ps->p += n;
             continue;
         }
-        /* A backslash: copy the plain run before it, then decode. An
-         * escape never decodes to more bytes than it takes. */
-        if (!scratch_reserve(ps, out + (size_t)(ps->p - run) + 8)) {
-            fail_memory(ps);
+        /* A backslash: copy the plain run before it, then decode (an
+         * escape decodes to at most 4 bytes). */
+        if (!copy_run(ps, &out, run, 4))
             return NULL;
-        }
-        memcpy(ps->scratch + out, run, (size_t)(ps->p - run));
-        out += (size_t)(ps->p - run);
         ps->p++;
-        {
-            size_t n = decode_escape(ps, ps->scratch + out);
-
-            if (n == 0)
-                return NULL;
-            out += n;
-        }
+        n = decode_escape(ps, ps->scratch + out);
+        if (n == 0)
+            return NULL;
+        out += n;
         escaped = true;
         run = ps->p;
     }
@@ -307,12 +318,8 @@ scan_string(struct parser *ps, size_t *len)
         ps->p++;
         return (const char *)run;
     }
-    if (!scratch_reserve(ps, out + (size_t)(ps->p - run) + 1)) {
-        fail_memory(ps);
+    if (!copy_run(ps, &out, run, 0))
         return NULL;
-    }
-    memcpy(ps->scratch + out, run, (size_t)(ps->p - run));
-    out += (size_t)(ps->p - run);
     ps->p++;
     *len = out;
     return ps->scratch;
