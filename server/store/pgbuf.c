@@ -1,8 +1,9 @@
 /*
- * Binary parameter encoding for PostgreSQL. Integers are big-endian; an
- * array is a header (dimensions, null flag, element type, then size and
- * lower bound per dimension) followed by each element as a 4-byte length
- * (-1 for NULL) and its bytes. See pgbuf.h.
+ * Binary encoding for PostgreSQL. Integers are big-endian. A field is a
+ * 4-byte length (-1 for NULL) and its bytes; an array is a header
+ * (dimensions, null flag, element type, then size and lower bound per
+ * dimension) followed by its elements as fields; a COPY tuple is a field
+ * count followed by its fields. See pgbuf.h.
  */
 #include "store/pgbuf.h"
 
@@ -127,10 +128,103 @@ pgbuf_put_json_string(struct pgbuf *b, const char *s)
     pgbuf_append(b, "\"", 1);
 }
 
+/* ---- fields: a 4-byte length (-1 for NULL), then the value ---- */
+
 void
-pgarray_begin(struct pgarray *a, uint32_t elem_oid)
+pgfield_null(struct pgbuf *b)
 {
-    pgbuf_init(&a->buf);
+    pgbuf_put_int32(b, -1);
+}
+
+void
+pgfield_text(struct pgbuf *b, const char *s, size_t len)
+{
+    if (len > INT32_MAX) {
+        b->failed = true;
+        return;
+    }
+    pgbuf_put_int32(b, (int32_t)len);
+    pgbuf_append(b, s, len);
+}
+
+void
+pgfield_text_or_null(struct pgbuf *b, const char *s)
+{
+    if (s == NULL)
+        pgfield_null(b);
+    else
+        pgfield_text(b, s, strlen(s));
+}
+
+void
+pgfield_bool(struct pgbuf *b, bool v)
+{
+    unsigned char raw = v ? 1 : 0;
+
+    pgbuf_put_int32(b, 1);
+    pgbuf_append(b, &raw, 1);
+}
+
+void
+pgfield_int16(struct pgbuf *b, int16_t v)
+{
+    pgbuf_put_int32(b, 2);
+    pgbuf_put_int16(b, v);
+}
+
+void
+pgfield_int32(struct pgbuf *b, int32_t v)
+{
+    pgbuf_put_int32(b, 4);
+    pgbuf_put_int32(b, v);
+}
+
+void
+pgfield_int64(struct pgbuf *b, int64_t v)
+{
+    pgbuf_put_int32(b, 8);
+    pgbuf_put_int64(b, v);
+}
+
+void
+pgfield_bytes16(struct pgbuf *b, const unsigned char v[16])
+{
+    pgbuf_put_int32(b, 16);
+    pgbuf_append(b, v, 16);
+}
+
+void
+pgfield_uuid_or_null(struct pgbuf *b, const char *text)
+{
+    unsigned char raw[16];
+
+    if (text == NULL || pg_uuid_parse(text, raw) != 0)
+        pgfield_null(b);
+    else
+        pgfield_bytes16(b, raw);
+}
+
+void
+pgfield_timestamptz(struct pgbuf *b, int64_t epoch_us)
+{
+    pgfield_int64(b, epoch_us - PG_EPOCH_OFFSET_US);
+}
+
+void
+pgfield_array(struct pgbuf *b, const struct pgarray *a)
+{
+    if (a->buf.failed) {
+        b->failed = true;
+        return;
+    }
+    pgfield_text(b, a->buf.data, a->buf.len);
+}
+
+/* ---- arrays ---- */
+
+static void
+put_array_header(struct pgarray *a, uint32_t elem_oid)
+{
     a->count = 0;
     a->has_null = false;
     pgbuf_put_int32(&a->buf, 1);
@@ -138,6 +232,20 @@ pgarray_begin(struct pgarray *a, uint32_t elem_oid)
     pgbuf_put_int32(&a->buf, (int32_t)elem_oid);
     pgbuf_put_int32(&a->buf, 0);
     pgbuf_put_int32(&a->buf, 1);
+}
+
+void
+pgarray_begin(struct pgarray *a, uint32_t elem_oid)
+{
+    pgbuf_init(&a->buf);
+    put_array_header(a, elem_oid);
+}
+
+void
+pgarray_restart(struct pgarray *a, uint32_t elem_oid)
+{
+    pgbuf_reset(&a->buf);
+    put_array_header(a, elem_oid);
 }
 
 void
@@ -149,7 +257,7 @@ pgarray_free(struct pgarray *a)
 void
 pgarray_add_null(struct pgarray *a)
 {
-    pgbuf_put_int32(&a->buf, -1);
+    pgfield_null(&a->buf);
     a->has_null = true;
     a->count++;
 }
@@ -157,12 +265,7 @@ pgarray_add_null(struct pgarray *a)
 void
 pgarray_add_text(struct pgarray *a, const char *s, size_t len)
 {
-    if (len > INT32_MAX) {
-        a->buf.failed = true;
-        return;
-    }
-    pgbuf_put_int32(&a->buf, (int32_t)len);
-    pgbuf_append(&a->buf, s, len);
+    pgfield_text(&a->buf, s, len);
     a->count++;
 }
 
@@ -178,24 +281,21 @@ pgarray_add_text_or_null(struct pgarray *a, const char *s)
 void
 pgarray_add_int16(struct pgarray *a, int16_t v)
 {
-    pgbuf_put_int32(&a->buf, 2);
-    pgbuf_put_int16(&a->buf, v);
+    pgfield_int16(&a->buf, v);
     a->count++;
 }
 
 void
 pgarray_add_int32(struct pgarray *a, int32_t v)
 {
-    pgbuf_put_int32(&a->buf, 4);
-    pgbuf_put_int32(&a->buf, v);
+    pgfield_int32(&a->buf, v);
     a->count++;
 }
 
 void
 pgarray_add_bytes16(struct pgarray *a, const unsigned char v[16])
 {
-    pgbuf_put_int32(&a->buf, 16);
-    pgbuf_append(&a->buf, v, 16);
+    pgfield_bytes16(&a->buf, v);
     a->count++;
 }
 
@@ -213,8 +313,7 @@ pgarray_add_uuid_or_null(struct pgarray *a, const char *text)
 void
 pgarray_add_timestamptz(struct pgarray *a, int64_t epoch_us)
 {
-    pgbuf_put_int32(&a->buf, 8);
-    pgbuf_put_int64(&a->buf, epoch_us - PG_EPOCH_OFFSET_US);
+    pgfield_timestamptz(&a->buf, epoch_us);
     a->count++;
 }
 
@@ -234,6 +333,30 @@ pgarray_finish(struct pgarray *a)
     put_be(head + 4, a->has_null ? 1 : 0, 4);
     put_be(head + 12, (uint32_t)a->count, 4);
     return 0;
+}
+
+/* ---- COPY ... FROM STDIN (FORMAT binary) ---- */
+
+void
+pgcopy_begin(struct pgbuf *b)
+{
+    static const char signature[11] = "PGCOPY\n\377\r\n";
+
+    pgbuf_append(b, signature, sizeof(signature));
+    pgbuf_put_int32(b, 0);      /* flags: no OIDs */
+    pgbuf_put_int32(b, 0);      /* no header extension */
+}
+
+void
+pgcopy_tuple(struct pgbuf *b, int16_t nfields)
+{
+    pgbuf_put_int16(b, nfields);
+}
+
+void
+pgcopy_end(struct pgbuf *b)
+{
+    pgbuf_put_int16(b, -1);
 }
 
 static int

@@ -1,9 +1,10 @@
 /*
- * Building query parameters in PostgreSQL's binary wire format: a
- * growable byte buffer and one-dimensional arrays of text, uuid, int2,
- * int4 and timestamptz. Binary arrays let the writer send a whole batch
- * of rows as a few array parameters without quoting or escaping any
- * client data. Internal to store/.
+ * Building data in PostgreSQL's binary wire format: a growable byte
+ * buffer, fields (a value with its length), one-dimensional arrays of
+ * them, and the stream of tuples that COPY ... FROM STDIN (FORMAT binary)
+ * reads. Binary arrays let the writer send a whole batch of rows as a few
+ * array parameters, and COPY data lets it load one, without quoting or
+ * escaping any client data. Internal to store/.
  */
 #ifndef LRSD_STORE_PGBUF_H
 #define LRSD_STORE_PGBUF_H
@@ -44,8 +45,26 @@ void pgbuf_put_int64(struct pgbuf *b, int64_t v);
 /* Appends s as a JSON string literal (quoted and escaped). */
 void pgbuf_put_json_string(struct pgbuf *b, const char *s);
 
+/* Fields, as parameters, array elements and COPY columns take them. */
+void pgfield_null(struct pgbuf *b);
+void pgfield_text(struct pgbuf *b, const char *s, size_t len);
+/* s, or NULL when s is NULL. */
+void pgfield_text_or_null(struct pgbuf *b, const char *s);
+void pgfield_bool(struct pgbuf *b, bool v);
+void pgfield_int16(struct pgbuf *b, int16_t v);
+void pgfield_int32(struct pgbuf *b, int32_t v);
+void pgfield_int64(struct pgbuf *b, int64_t v);
+void pgfield_bytes16(struct pgbuf *b, const unsigned char v[16]);
+/* A textual UUID; NULL when text is NULL or not a UUID. */
+void pgfield_uuid_or_null(struct pgbuf *b, const char *text);
+void pgfield_timestamptz(struct pgbuf *b, int64_t epoch_us);
+/* A finished array as one field. */
+void pgfield_array(struct pgbuf *b, const struct pgarray *a);
+
 /* Starts an array of elem_oid elements; reserves room for the header. */
 void pgarray_begin(struct pgarray *a, uint32_t elem_oid);
+/* Empties a begun array for reuse, keeping its memory. */
+void pgarray_restart(struct pgarray *a, uint32_t elem_oid);
 void pgarray_free(struct pgarray *a);
 
 void pgarray_add_null(struct pgarray *a);
@@ -61,6 +80,12 @@ void pgarray_add_timestamptz(struct pgarray *a, int64_t epoch_us);
 
 /* Completes the header. Returns 0, or -1 when memory ran out. */
 int pgarray_finish(struct pgarray *a) __attribute__((warn_unused_result));
+
+/* COPY data: the header, then per row pgcopy_tuple and nfields fields,
+ * then the trailer. */
+void pgcopy_begin(struct pgbuf *b);
+void pgcopy_tuple(struct pgbuf *b, int16_t nfields);
+void pgcopy_end(struct pgbuf *b);
 
 /* Parses a UUID in 8-4-4-4-12 hex form (either case) into 16 bytes.
  * Returns 0, or -1 when text is not one. */

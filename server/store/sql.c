@@ -21,6 +21,12 @@
     "to_char(s.stored AT TIME ZONE 'UTC', "                                 \
     "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
+/* The group's stored time: the clock (to the millisecond), but never
+ * before the previous group's. */
+#define WRITER_CLOCK_UPDATE                                                 \
+    "UPDATE writer_clock SET stored = greatest(stored,"                     \
+    " date_trunc('milliseconds', clock_timestamp()))"
+
 /* $1 store_id, $2 stored, $3-$16 one array element per row, $17-$18 the
  * flat key arrays. */
 #define INSERT_INPUT                                                        \
@@ -108,13 +114,42 @@ const struct sql_statement sql_statements[SQL_COUNT] = {
     [SQL_WRITER_LOCK] = {"writer_lock", SQL_USE_WRITE,
                          "SELECT pg_advisory_xact_lock("
                          STR(SQL_LOCK_WRITER) ")"},
-    /* The group's stored time: the clock (to the millisecond), but
-     * never before the previous group's. */
+    /* The group's stored time (see WRITER_CLOCK_UPDATE). */
     [SQL_WRITER_CLOCK] = {"writer_clock", SQL_USE_WRITE,
-                          "UPDATE writer_clock SET stored = greatest(stored,"
-                          " date_trunc('milliseconds', clock_timestamp()))"
+                          WRITER_CLOCK_UPDATE
                           " RETURNING (extract(epoch FROM stored)"
                           " * 1000000)::int8"},
+    /* The same, and $1 consecutive sequence numbers for COPY: the last
+     * is returned. Under the writer lock nobody else draws from the
+     * sequence, so the block follows commit order like single draws. */
+    [SQL_WRITER_CLOCK_SEQ] = {"writer_clock_seq", SQL_USE_WRITE,
+                              "WITH c AS (" WRITER_CLOCK_UPDATE
+                              " RETURNING stored)"
+                              " SELECT (extract(epoch FROM c.stored)"
+                              " * 1000000)::int8,"
+                              " setval('statements_seq',"
+                              " nextval('statements_seq') + $1::int8 - 1)"
+                              " FROM c"},
+    /* Which of the new ids ($2, of stores $1) a stored voiding statement
+     * already targets: their 1-based positions. */
+    [SQL_VOIDED_ALREADY] = {"voided_already", SQL_USE_WRITE,
+                            "SELECT n.ord FROM unnest($1::int4[],"
+                            " $2::uuid[]) WITH ORDINALITY"
+                            " AS n(store_id, id, ord)"
+                            " WHERE EXISTS (SELECT 1 FROM statements v"
+                            " WHERE v.store_id = n.store_id"
+                            " AND v.voids IS NOT NULL AND v.voids = n.id)"},
+    /* Rows of statements that neither void nor refer to another
+     * (voids and ref_target stay NULL), and their index rows. */
+    [SQL_COPY_STATEMENTS] = {"copy_statements", SQL_USE_ONCE,
+                             "COPY statements (store_id, voided, seq, stored,"
+                             " ts, id, registration, actor_key, verb_id,"
+                             " object_type, object_id, context_parents,"
+                             " context_groupings, index_kinds, index_digests,"
+                             " body) FROM STDIN (FORMAT binary)"},
+    [SQL_COPY_INDEX] = {"copy_index", SQL_USE_ONCE,
+                        "COPY statement_index (store_id, kind, digest, seq)"
+                        " FROM STDIN (FORMAT binary)"},
     [SQL_INSERT_STATEMENTS] = {"insert_statements", SQL_USE_WRITE,
                                insert_statements},
     [SQL_INSERT_WITH_REFS] = {"insert_with_refs", SQL_USE_WRITE,

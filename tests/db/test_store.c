@@ -773,6 +773,164 @@ START_TEST(test_voiding_in_same_request_and_before_target)
 }
 END_TEST
 
+/* Enough statements in one request for the writer to load them with
+ * COPY rather than INSERT (the threshold is in store/writer.c). */
+#define COPY_BATCH 24
+
+/* A statement with everything the writer extracts into columns: a
+ * timestamp, a registration, parent and grouping activities, an
+ * instructor. */
+static json_t *
+rich_statement_new(const char *id, const char *mbox, const char *verb,
+                   const char *activity, const char *registration,
+                   int minute)
+{
+    char ts[32];
+    json_t *s;
+
+    snprintf(ts, sizeof(ts), "2026-01-02T03:%02d:05.250Z", minute % 60);
+    s = json_pack("{s:s, s:{s:s}, s:{s:s}, s:{s:s, s:s}, s:s,"
+                  " s:{s:s, s:{s:s}, s:{s:[{s:s}], s:[{s:s}, {s:s}]}}}",
+                  "id", id, "actor", "mbox", mbox, "verb", "id", verb,
+                  "object", "objectType", "Activity", "id", activity,
+                  "timestamp", ts, "context", "registration", registration,
+                  "instructor", "mbox", "mailto:teacher@example.com",
+                  "contextActivities", "parent", "id",
+                  "http://lrsd.test/course", "grouping", "id",
+                  "http://lrsd.test/program", "id", "http://lrsd.test/term");
+    ck_assert_ptr_nonnull(s);
+    return s;
+}
+
+/* The same statements stored one request at a time (INSERT) and all in
+ * one request (COPY) give the same rows: every column but id, seq and
+ * stored, the body but its id, and the same index keys. */
+START_TEST(test_copy_rows_match_insert_rows)
+{
+    char ids[2][COPY_BATCH][37], reg[37], agent[128], sql[1024];
+    json_t *batch[COPY_BATCH];
+    PGresult *res;
+
+    new_uuid(reg);
+    unique_iri("mailto:copy", agent, sizeof(agent));
+    strcat(agent, "@example.com");
+    for (int i = 0; i < COPY_BATCH; i++) {
+        char activity[64];
+
+        snprintf(activity, sizeof(activity), "http://lrsd.test/slide/%d", i);
+        new_uuid(ids[0][i]);
+        new_uuid(ids[1][i]);
+        must_insert(rich_statement_new(ids[0][i], agent,
+                                       "http://lrsd.test/v", activity, reg,
+                                       i));
+        batch[i] = rich_statement_new(ids[1][i], agent, "http://lrsd.test/v",
+                                      activity, reg, i);
+    }
+    ck_assert_int_eq(insert_many(batch, COPY_BATCH, NULL), 0);
+
+    for (int i = 0; i < COPY_BATCH; i++) {
+        snprintf(sql, sizeof(sql),
+                 "WITH x AS (SELECT s.*, (SELECT array_agg(i.kind::text"
+                 " || ':' || i.digest ORDER BY i.kind, i.digest)"
+                 " FROM statement_index i WHERE i.store_id = s.store_id"
+                 " AND i.seq = s.seq) AS keys FROM statements s"
+                 " WHERE s.id IN ('%.36s', '%.36s'))"
+                 " SELECT count(*), count(DISTINCT (store_id, voided, ts,"
+                 " registration, voids, ref_target, actor_key, verb_id,"
+                 " object_type, object_id, context_parents,"
+                 " context_groupings, index_kinds, index_digests,"
+                 " body::jsonb - 'id', keys)), min(cardinality(keys)),"
+                 " bool_and(ts IS NOT NULL AND registration IS NOT NULL"
+                 " AND context_parents IS NOT NULL)"
+                 " FROM x",
+                 ids[0][i], ids[1][i]);
+        res = db_exec(conninfo, sql);
+        ck_assert_str_eq(PQgetvalue(res, 0, 0), "2");
+        ck_assert_msg(strcmp(PQgetvalue(res, 0, 1), "1") == 0,
+                      "statement %d: the rows differ", i);
+        ck_assert_int_ge(atoi(PQgetvalue(res, 0, 2)), 6);
+        ck_assert_str_eq(PQgetvalue(res, 0, 3), "t");
+        PQclear(res);
+    }
+    /* The batch keeps its order in seq, and queries find it. */
+    snprintf(sql, sizeof(sql),
+             "SELECT bool_and(s.seq > p.seq) FROM statements s"
+             " JOIN statements p ON p.id = ANY(ARRAY['%s', '%s']::uuid[])"
+             " AND p.id <> s.id WHERE s.id = '%s'",
+             ids[0][COPY_BATCH - 1], ids[1][0], ids[1][1]);
+    res = db_exec(conninfo, sql);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
+    PQclear(res);
+    struct xapi_index_key key = agent_key(XAPI_KEY_AGENT, agent);
+    ck_assert_uint_eq(count_filter(&key, 1), 2 * COPY_BATCH);
+}
+END_TEST
+
+/* A large request with a statement already stored: an equal one is
+ * accepted with the rest stored; a different one fails the request. */
+START_TEST(test_copy_batch_with_existing_ids)
+{
+    char first[37], ids[COPY_BATCH][37];
+    json_t *batch[COPY_BATCH];
+    struct lrs_error err;
+
+    new_uuid(first);
+    must_insert(statement_new(first, "mailto:cb@example.com",
+                              "http://lrsd.test/v", "http://lrsd.test/x"));
+    for (int i = 0; i < COPY_BATCH; i++) {
+        new_uuid(ids[i]);
+        batch[i] = statement_new(ids[i], "mailto:cb@example.com",
+                                 "http://lrsd.test/v", "http://lrsd.test/x");
+    }
+    json_decref(batch[5]);
+    batch[5] = statement_new(first, "mailto:cb@example.com",
+                             "http://lrsd.test/v", "http://lrsd.test/x");
+    ck_assert_int_eq(insert_many(batch, COPY_BATCH, &err), 0);
+    for (int i = 0; i < COPY_BATCH; i++)
+        ck_assert_uint_eq(lookup_count(i == 5 ? first : ids[i], false), 1);
+
+    for (int i = 0; i < COPY_BATCH; i++) {
+        new_uuid(ids[i]);
+        batch[i] = statement_new(ids[i], "mailto:cb@example.com",
+                                 "http://lrsd.test/v", "http://lrsd.test/x");
+    }
+    json_decref(batch[7]);
+    batch[7] = statement_new(first, "mailto:cb@example.com",
+                             "http://lrsd.test/v", "http://lrsd.test/OTHER");
+    ck_assert_int_eq(insert_many(batch, COPY_BATCH, &err), 409);
+    ck_assert_ptr_nonnull(strstr(err.message, "statements[7].id"));
+    for (int i = 0; i < COPY_BATCH; i++) {
+        if (i != 7)
+            ck_assert_uint_eq(lookup_count(ids[i], false), 0);
+    }
+}
+END_TEST
+
+/* A voiding statement stored before its target: the target arriving in
+ * a large request is stored voided. */
+START_TEST(test_copy_batch_target_voided_before)
+{
+    char voiding[37], ids[COPY_BATCH][37];
+    json_t *batch[COPY_BATCH];
+
+    for (int i = 0; i < COPY_BATCH; i++) {
+        new_uuid(ids[i]);
+        batch[i] = statement_new(ids[i], "mailto:vb@example.com",
+                                 "http://lrsd.test/v", "http://lrsd.test/x");
+    }
+    new_uuid(voiding);
+    must_insert(ref_statement_new(voiding, "mailto:vb@example.com",
+                                  VOIDED_VERB, ids[3]));
+    ck_assert_int_eq(insert_many(batch, COPY_BATCH, NULL), 0);
+    ck_assert_uint_eq(lookup_count(ids[3], false), 0);
+    ck_assert_uint_eq(lookup_count(ids[3], true), 1);
+    for (int i = 0; i < COPY_BATCH; i++) {
+        if (i != 3)
+            ck_assert_uint_eq(lookup_count(ids[i], false), 1);
+    }
+}
+END_TEST
+
 START_TEST(test_filters_of_every_kind)
 {
     char id[37], reg[37], other_id[37];
@@ -1521,6 +1679,9 @@ store_suite(void)
     tcase_add_test(rw, test_voiding_hides_target);
     tcase_add_test(rw, test_voiding_a_voiding_statement_is_rejected);
     tcase_add_test(rw, test_voiding_in_same_request_and_before_target);
+    tcase_add_test(rw, test_copy_rows_match_insert_rows);
+    tcase_add_test(rw, test_copy_batch_with_existing_ids);
+    tcase_add_test(rw, test_copy_batch_target_voided_before);
     tcase_add_test(rw, test_filters_of_every_kind);
     tcase_add_test(rw, test_statement_ref_inherits_keys);
     tcase_add_test(rw, test_paging_while_inserting);
