@@ -1408,6 +1408,78 @@ START_TEST(test_post_batch_using_an_id_twice_is_400)
 }
 END_TEST
 
+/* A large batch is checked in parallel slices; the error is still the
+ * first invalid statement's, whichever slice it is in, and a batch whose
+ * only fault is late in the array stores nothing either. */
+START_TEST(test_large_batch_error_names_the_first_invalid_statement)
+{
+    enum { N = 80 };
+    const int bad[][2] = {{61, -1}, {70, 9}, {40, 39}};
+    struct names n;
+    char ids[N][37];
+    struct http_response *resp;
+
+    names_init(&n);
+    for (size_t t = 0; t < sizeof(bad) / sizeof(bad[0]); t++) {
+        json_t *batch = json_array();
+        char want[64];
+        int first = bad[t][1] >= 0 && bad[t][1] < bad[t][0] ? bad[t][1]
+                                                             : bad[t][0];
+
+        for (int i = 0; i < N; i++) {
+            uuid_text(ids[i]);
+            json_array_append_new(batch, names_statement(&n, ids[i]));
+        }
+        for (int k = 0; k < 2; k++) {
+            if (bad[t][k] < 0)
+                continue;
+            json_object_set_new(
+                json_object_get(json_array_get(batch, (size_t)bad[t][k]),
+                                "actor"),
+                "mbox", json_string("not-a-mailto"));
+        }
+        snprintf(want, sizeof(want), "statements[%d].actor.mbox", first);
+        resp = http_send_json("POST", "statements", batch);
+        expect_message_has(resp, 400, want);
+        http_response_free(resp);
+        expect_not_found(ids[0]);
+        expect_not_found(ids[N - 1]);
+        json_decref(batch);
+    }
+    names_free(&n);
+}
+END_TEST
+
+/* A valid large batch: every statement stored, ids answered in order. */
+START_TEST(test_large_batch_is_stored_in_order)
+{
+    enum { N = 90 };
+    struct names n;
+    char ids[N][37];
+    json_t *batch = json_array();
+    struct http_response *resp;
+
+    names_init(&n);
+    for (int i = 0; i < N; i++) {
+        uuid_text(ids[i]);
+        json_array_append_new(batch, names_statement(&n, ids[i]));
+    }
+    resp = http_send_json("POST", "statements", batch);
+    expect_status(resp, 200);
+    ck_assert_uint_eq(json_array_size(resp->json), N);
+    for (int i = 0; i < N; i++)
+        ck_assert_str_eq(json_string_value(json_array_get(resp->json,
+                                                          (size_t)i)),
+                         ids[i]);
+    http_response_free(resp);
+    for (int i = 0; i < N; i += N / 3)
+        free_and_get_expect(query("statementId", ids[i], NULL), 200);
+    free_and_get_expect(query("statementId", ids[N - 1], NULL), 200);
+    json_decref(batch);
+    names_free(&n);
+}
+END_TEST
+
 /* ids a b c b a: the first statement with an id used before is [3]. */
 START_TEST(test_post_batch_error_names_the_first_repeated_id)
 {
@@ -3585,6 +3657,8 @@ statements_suite(void)
         test_post_batch_with_a_conflicting_statement_stores_none,
         test_post_batch_using_an_id_twice_is_400,
         test_post_batch_error_names_the_first_repeated_id,
+        test_large_batch_error_names_the_first_invalid_statement,
+        test_large_batch_is_stored_in_order,
         test_invalid_statement_error_names_the_field,
         test_malformed_json_is_400,
         test_statement_that_is_not_an_object_is_400,
