@@ -302,12 +302,13 @@ pgarray_add_bytes16(struct pgarray *a, const unsigned char v[16])
 void
 pgarray_add_uuid_or_null(struct pgarray *a, const char *text)
 {
-    unsigned char raw[16];
+    size_t at = a->buf.len;
 
-    if (text == NULL || pg_uuid_parse(text, raw) != 0)
-        pgarray_add_null(a);
-    else
-        pgarray_add_bytes16(a, raw);
+    pgfield_uuid_or_null(&a->buf, text);
+    a->count++;
+    /* A NULL is its length (-1) alone. */
+    if (!a->buf.failed && a->buf.len == at + 4)
+        a->has_null = true;
 }
 
 void
