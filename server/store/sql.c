@@ -17,10 +17,6 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-#define STORED_TEXT                                                         \
-    "to_char(s.stored AT TIME ZONE 'UTC', "                                 \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-
 /* $1 store_id, $2 stored, $3-$16 one array element per row, $17-$18 the
  * flat key arrays. */
 #define INSERT_INPUT                                                        \
@@ -142,7 +138,7 @@ const struct sql_statement sql_statements[SQL_COUNT] = {
                                  " ORDER BY sha2"},
 
     [SQL_STATEMENT_BY_ID] = {"statement_by_id", SQL_USE_READ,
-                             "SELECT s.seq, s.body, " STORED_TEXT ","
+                             "SELECT s.seq, s.body, s.stored,"
                              " s.ts IS NULL, s.voided FROM statements s"
                              " WHERE s.store_id = $1::int4"
                              " AND s.id = $2::uuid"},
@@ -242,7 +238,7 @@ sql_shape_text(unsigned shape, struct pgbuf *out)
     int param = 4 + 2 * nfilters;
 
     pgbuf_reset(out);
-    putf(out, "SELECT s.seq, s.body, %s, s.ts IS NULL", STORED_TEXT);
+    putf(out, "SELECT s.seq, s.body, s.stored, s.ts IS NULL");
     if (nfilters == 0) {
         putf(out, " FROM statements s WHERE s.store_id = $1::int4");
     } else {

@@ -7,7 +7,8 @@
  * not depend on the values are prepared on a connection the first time
  * it runs them; the others are planned with their values (see
  * shape_is_stable). Pages are cut on seq, the commit order, with one row
- * more than asked fetched to tell whether there are more.
+ * more than asked fetched to tell whether there are more. Rows come back
+ * in binary, so that PostgreSQL formats neither seq nor stored.
  */
 #include "store/statements.h"
 
@@ -20,6 +21,7 @@
 #include "store/pgbuf.h"
 #include "store/pool.h"
 #include "store/sql.h"
+#include "xapi/formats.h"
 
 /* ---- writes ---- */
 
@@ -89,30 +91,58 @@ store_result_free(struct store_result *result)
     memset(result, 0, sizeof(*result));
 }
 
-/* Converts rows [0, n) of res (seq, body, stored, ts_missing) into
- * result items. Returns 0, or -1 with err when memory runs out. */
+/* A big-endian integer of a binary result column. */
+static int64_t
+get_int64(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | u[i];
+    return (int64_t)v;
+}
+
+/* Whether row r of res has the binary forms the statement queries select:
+ * int8 seq, text body, timestamptz stored, bool ts_missing. */
+static bool
+row_is_well_formed(const PGresult *res, int r)
+{
+    return PQgetlength(res, r, 0) == 8 && !PQgetisnull(res, r, 1) &&
+           PQgetlength(res, r, 2) == 8 && PQgetlength(res, r, 3) == 1;
+}
+
+/* Converts rows [0, n) of res (seq, body, stored, ts_missing; binary)
+ * into result items. Returns 0, or -1 with err when memory runs out or a
+ * row is not what was selected. */
 static int
 fill_items(const PGresult *res, int n, struct store_result *result,
            struct lrs_error *err)
 {
+    int64_t last_us = INT64_MIN;
+
     result->items = calloc(n > 0 ? (size_t)n : 1, sizeof(*result->items));
     if (result->items == NULL)
         return lrs_error_set(err, 500, "out of memory");
     for (int r = 0; r < n; r++) {
         struct store_statement *item = &result->items[r];
-        const char *stored = PQgetvalue(res, r, 2);
+        int64_t stored_us;
 
-        item->seq = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-        snprintf(item->stored, sizeof(item->stored), "%s", stored);
+        if (!row_is_well_formed(res, r))
+            return lrs_error_set(err, 500, "unexpected statement row");
+        item->seq = get_int64(PQgetvalue(res, r, 0));
+        stored_us = get_int64(PQgetvalue(res, r, 2)) + PG_EPOCH_OFFSET_US;
+        xapi_timestamp_format(stored_us, item->stored, sizeof(item->stored));
         item->body = xapi_body_with_stored(
             PQgetvalue(res, r, 1), (size_t)PQgetlength(res, r, 1),
-            item->stored, PQgetvalue(res, r, 3)[0] == 't', &item->body_len);
+            item->stored, PQgetvalue(res, r, 3)[0] != 0, &item->body_len);
         if (item->body == NULL)
             return lrs_error_set(err, 500, "out of memory");
         result->count++;
-        if (strcmp(item->stored, result->last_stored) > 0)
-            snprintf(result->last_stored, sizeof(result->last_stored), "%s",
-                     item->stored);
+        if (stored_us > last_us) {
+            last_us = stored_us;
+            memcpy(result->last_stored, item->stored, sizeof(item->stored));
+        }
     }
     return 0;
 }
@@ -143,10 +173,10 @@ query_by_id(struct pool_conn *c, const struct store_query *q,
     values[0] = store_id.data;
     values[1] = (const char *)id;
     res = PQexecPrepared(c->pg, sql_statements[SQL_STATEMENT_BY_ID].name, 2,
-                         values, lengths, formats, 0);
+                         values, lengths, formats, 1);
     if (pool_check(c->pg, res, PGRES_TUPLES_OK, "statement_by_id", err) == 0) {
-        bool found = PQntuples(res) == 1 &&
-                     (PQgetvalue(res, 0, 4)[0] == 't') == q->voided;
+        bool found = PQntuples(res) == 1 && PQgetlength(res, 0, 4) == 1 &&
+                     (PQgetvalue(res, 0, 4)[0] != 0) == q->voided;
 
         rc = fill_items(res, found ? 1 : 0, result, err);
     }
@@ -237,7 +267,7 @@ exec_shape(struct pool_conn *c, unsigned shape, int n,
         if (prepare_shape(c, shape, err) != 0)
             return NULL;
         sql_shape_name(shape, name);
-        return PQexecPrepared(c->pg, name, n, values, lengths, formats, 0);
+        return PQexecPrepared(c->pg, name, n, values, lengths, formats, 1);
     }
     pgbuf_init(&text);
     if (sql_shape_text(shape, &text) != 0) {
@@ -246,7 +276,7 @@ exec_shape(struct pool_conn *c, unsigned shape, int n,
         return NULL;
     }
     res = PQexecParams(c->pg, text.data, n, NULL, values, lengths, formats,
-                       0);
+                       1);
     pgbuf_free(&text);
     return res;
 }
