@@ -85,8 +85,7 @@ store_result_free(struct store_result *result)
 {
     if (result == NULL)
         return;
-    for (size_t i = 0; i < result->count; i++)
-        free(result->items[i].body);
+    free(result->bodies);
     free(result->items);
     memset(result, 0, sizeof(*result));
 }
@@ -112,37 +111,64 @@ row_is_well_formed(const PGresult *res, int r)
            PQgetlength(res, r, 2) == 8 && PQgetlength(res, r, 3) == 1;
 }
 
-/* Converts rows [0, n) of res (seq, body, stored, ts_missing; binary)
- * into result items. Returns 0, or -1 with err when memory runs out or a
- * row is not what was selected. */
-static int
-fill_items(const PGresult *res, int n, struct store_result *result,
-           struct lrs_error *err)
+/* Fills seq and stored of items [0, n) from res and returns the bytes
+ * their bodies need, or 0 when a row is not what was selected. */
+static size_t
+read_heads(const PGresult *res, int n, struct store_result *result)
 {
     int64_t last_us = INT64_MIN;
+    size_t total = 1;
 
-    result->items = calloc(n > 0 ? (size_t)n : 1, sizeof(*result->items));
-    if (result->items == NULL)
-        return lrs_error_set(err, 500, "out of memory");
     for (int r = 0; r < n; r++) {
         struct store_statement *item = &result->items[r];
         int64_t stored_us;
 
         if (!row_is_well_formed(res, r))
-            return lrs_error_set(err, 500, "unexpected statement row");
+            return 0;
         item->seq = get_int64(PQgetvalue(res, r, 0));
         stored_us = get_int64(PQgetvalue(res, r, 2)) + PG_EPOCH_OFFSET_US;
         xapi_timestamp_format(stored_us, item->stored, sizeof(item->stored));
-        item->body = xapi_body_with_stored(
-            PQgetvalue(res, r, 1), (size_t)PQgetlength(res, r, 1),
-            item->stored, PQgetvalue(res, r, 3)[0] != 0, &item->body_len);
-        if (item->body == NULL)
-            return lrs_error_set(err, 500, "out of memory");
-        result->count++;
+        total += xapi_body_with_stored_max((size_t)PQgetlength(res, r, 1),
+                                           strlen(item->stored), true);
         if (stored_us > last_us) {
             last_us = stored_us;
             memcpy(result->last_stored, item->stored, sizeof(item->stored));
         }
+    }
+    return total;
+}
+
+/* Converts rows [0, n) of res (seq, body, stored, ts_missing; binary)
+ * into result items. All the bodies go into one allocation, where a page
+ * of fifty statements used to make fifty. Returns 0, or -1 with err when
+ * memory runs out or a row is not what was selected. */
+static int
+fill_items(const PGresult *res, int n, struct store_result *result,
+           struct lrs_error *err)
+{
+    size_t size, used = 0;
+
+    result->items = calloc(n > 0 ? (size_t)n : 1, sizeof(*result->items));
+    if (result->items == NULL)
+        return lrs_error_set(err, 500, "out of memory");
+    size = read_heads(res, n, result);
+    if (size == 0)
+        return lrs_error_set(err, 500, "unexpected statement row");
+    result->bodies = malloc(size);
+    if (result->bodies == NULL)
+        return lrs_error_set(err, 500, "out of memory");
+    for (int r = 0; r < n; r++) {
+        struct store_statement *item = &result->items[r];
+        char *body = result->bodies + used;
+
+        if (xapi_body_put_stored(body, PQgetvalue(res, r, 1),
+                                 (size_t)PQgetlength(res, r, 1), item->stored,
+                                 PQgetvalue(res, r, 3)[0] != 0,
+                                 &item->body_len) != 0)
+            return lrs_error_set(err, 500, "unexpected statement row");
+        item->body = body;
+        used += item->body_len + 1;
+        result->count++;
     }
     return 0;
 }
