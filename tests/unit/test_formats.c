@@ -372,7 +372,7 @@ START_TEST(test_timestamp_format_keeps_milliseconds_000_and_999)
 }
 END_TEST
 
-START_TEST(test_timestamp_format_rounds_negative_epochs_toward_the_past)
+START_TEST(test_timestamp_format_rounds_negative_times_down)
 {
     char out[32];
 
@@ -510,8 +510,7 @@ formats_suite(void)
     tcase_add_test(tc, test_timestamp_format_is_utc_milliseconds);
     tcase_add_test(tc, test_timestamp_format_round_trips_parse);
     tcase_add_test(tc, test_timestamp_format_keeps_milliseconds_000_and_999);
-    tcase_add_test(tc,
-                   test_timestamp_format_rounds_negative_epochs_toward_the_past);
+    tcase_add_test(tc, test_timestamp_format_rounds_negative_times_down);
     tcase_add_test(tc, test_timestamp_format_pads_years_below_1000);
     tcase_add_test(tc,
                    test_timestamp_format_is_defined_outside_four_digit_years);
