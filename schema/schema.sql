@@ -79,9 +79,11 @@ CREATE SEQUENCE statements_seq AS bigint CACHE 1;
 --               the statement_index keys this statement was filed under,
 --               including those inherited from a StatementRef target.
 --               They are what a later statement referring to this one
---               copies; keeping them here (about 17 bytes a key in the
---               row) is cheaper than a second index on statement_index
---               by seq, which every statement would pay for on insert.
+--               copies, and what a query's further filters are tested
+--               against once the row is fetched (see sql_shape_text);
+--               keeping them here (about 17 bytes a key in the row) is
+--               cheaper than a second index on statement_index by seq,
+--               which every statement would pay for on insert.
 --
 -- Indexes. Each one costs a B-tree insertion for every statement, so
 -- only these exist:
@@ -146,7 +148,9 @@ CREATE INDEX statements_voids_idx ON statements (store_id, voids)
 -- the value. A filter is an index-only range scan of the primary key on
 -- (store_id, kind, digest), which returns seq already in order, so a page
 -- of the newest (or oldest) matching statements reads only that page;
--- several filters are joined on seq. A statement whose object is a
+-- with several filters, the first one's range is walked and the others
+-- are tested on each statement row's copy of its keys (index_kinds,
+-- index_digests). A statement whose object is a
 -- StatementRef is also filed under every key of its target (which
 -- includes the target's own inherited keys), so "statements that refer
 -- to matching statements" match without any work at query time.

@@ -8,6 +8,7 @@
  * acknowledgement is never sent for anything not durably stored.
  */
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,56 +395,126 @@ answer_single(struct http_request *req, const struct statements_get *g,
     return answer_read(req, g, res, text, len, res->items[0].stored);
 }
 
-static int
-write_list(FILE *f, struct http_request *req, const struct statements_get *g,
-           const struct store_result *res)
+/* The texts of a page of statements, in the requested format: the
+ * stored text itself for exact, which is only pointed at, or a
+ * re-serialised copy that the list owns. */
+struct list_texts {
+    const char **text;
+    size_t *len;
+    char **owned;       /* the copies, NULL for exact */
+    size_t count;
+};
+
+static void
+list_texts_free(struct list_texts *t)
+{
+    for (size_t i = 0; t->owned != NULL && i < t->count; i++)
+        free(t->owned[i]);
+    free(t->owned);
+    free(t->text);
+    free(t->len);
+}
+
+/* Fills t for the items of res. Returns the sum of the lengths, or
+ * SIZE_MAX when memory runs out. */
+static size_t
+list_texts_fill(struct list_texts *t, struct http_request *req,
+                const struct statements_get *g,
+                const struct store_result *res)
 {
     const char *lang =
         http_request_header(req, MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
+    size_t n = res->count > 0 ? res->count : 1, total = 0;
 
-    fputs("{\"statements\":[", f);
+    t->text = calloc(n, sizeof(*t->text));
+    t->len = calloc(n, sizeof(*t->len));
+    if (g->format != XAPI_FORMAT_EXACT)
+        t->owned = calloc(n, sizeof(*t->owned));
+    if (t->text == NULL || t->len == NULL ||
+        (g->format != XAPI_FORMAT_EXACT && t->owned == NULL))
+        return SIZE_MAX;
     for (size_t i = 0; i < res->count; i++) {
-        size_t len;
-        char *text = format_statement(&res->items[i], g->format, lang, &len);
-
-        if (text == NULL)
-            return -1;
-        if (i > 0)
-            fputc(',', f);
-        fwrite(text, 1, len, f);
-        free(text);
+        if (t->owned == NULL) {
+            t->text[i] = res->items[i].body;
+            t->len[i] = res->items[i].body_len;
+        } else {
+            t->owned[i] =
+                format_statement(&res->items[i], g->format, lang, &t->len[i]);
+            if (t->owned[i] == NULL)
+                return SIZE_MAX;
+            t->text[i] = t->owned[i];
+        }
+        t->count++;
+        total += t->len[i];
     }
-    fputs("],\"more\":\"", f);
+    return total;
+}
+
+static char *
+append_text(char *at, const char *text, size_t len)
+{
+    memcpy(at, text, len);
+    return at + len;
+}
+
+/* Returns the list answer {"statements":[...],"more":"..."} in one
+ * allocation sized up front, each statement's text copied into it once;
+ * NULL when memory runs out. */
+static char *
+build_list(struct http_request *req, const struct statements_get *g,
+           const struct store_result *res, size_t *len)
+{
+    static const char head[] = "{\"statements\":[";
+    static const char middle[] = "],\"more\":\"";
+    static const char more_path[] = "/statements?more=";
+    const char *base = http_request_config(req)->base_path;
+    struct list_texts t = {0};
+    char *token = NULL, *text = NULL, *at;
+    size_t size;
+
+    size = list_texts_fill(&t, req, g, res);
+    if (size == SIZE_MAX)
+        goto out;
     if (res->more && res->count > 0) {
-        char *token =
+        token =
             params_more_token(g, (long long)res->items[res->count - 1].seq);
-
         if (token == NULL)
-            return -1;
-        fprintf(f, "%s/statements?more=%s", http_request_config(req)->base_path,
-                token);
-        free(token);
+            goto out;
+        size += strlen(base) + sizeof(more_path) + strlen(token);
     }
-    fputs("\"}", f);
-    return 0;
+    size += sizeof(head) + t.count + sizeof(middle) + 2;
+    text = malloc(size);
+    if (text == NULL)
+        goto out;
+    at = append_text(text, head, sizeof(head) - 1);
+    for (size_t i = 0; i < t.count; i++) {
+        if (i > 0)
+            *at++ = ',';
+        at = append_text(at, t.text[i], t.len[i]);
+    }
+    at = append_text(at, middle, sizeof(middle) - 1);
+    if (token != NULL) {
+        at = append_text(at, base, strlen(base));
+        at = append_text(at, more_path, sizeof(more_path) - 1);
+        at = append_text(at, token, strlen(token));
+    }
+    at = append_text(at, "\"}", 2);
+    *len = (size_t)(at - text);
+out:
+    free(token);
+    list_texts_free(&t);
+    return text;
 }
 
 static enum MHD_Result
 answer_list(struct http_request *req, const struct statements_get *g,
             const struct store_result *res)
 {
-    char *text = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    int rc;
+    char *text = build_list(req, g, res, &len);
 
-    if (f == NULL)
+    if (text == NULL)
         return MHD_NO;
-    rc = write_list(f, req, g, res);
-    if (fclose(f) != 0 || rc < 0) {
-        free(text);
-        return MHD_NO;
-    }
     return answer_read(req, g, res, text, len, res->last_stored);
 }
 

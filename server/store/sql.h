@@ -69,7 +69,10 @@ extern const struct sql_statement sql_statements[SQL_COUNT];
  * direction. Parameters by position: $1 store_id int4, $2 cursor int8
  * (exclusive bound on seq), $3 row limit int8, then kind int2 and digest
  * uuid for each filter, then since and until (timestamptz) when present.
- * Result columns: seq, body, stored (text, ms, UTC), ts_missing (bool).
+ * Result columns: seq int8, body text, stored timestamptz, ts_missing
+ * bool. They are read in binary: the server then sends seq and stored as
+ * eight bytes each instead of formatting them as text, and stored is
+ * formatted by xapi_timestamp_format.
  */
 #define SQL_SHAPE_ASC 1u
 #define SQL_SHAPE_UNTIL 2u

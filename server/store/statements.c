@@ -7,7 +7,8 @@
  * not depend on the values are prepared on a connection the first time
  * it runs them; the others are planned with their values (see
  * shape_is_stable). Pages are cut on seq, the commit order, with one row
- * more than asked fetched to tell whether there are more.
+ * more than asked fetched to tell whether there are more. Rows come back
+ * in binary, so that PostgreSQL formats neither seq nor stored.
  */
 #include "store/statements.h"
 
@@ -20,6 +21,7 @@
 #include "store/pgbuf.h"
 #include "store/pool.h"
 #include "store/sql.h"
+#include "xapi/formats.h"
 
 /* ---- writes ---- */
 
@@ -83,36 +85,90 @@ store_result_free(struct store_result *result)
 {
     if (result == NULL)
         return;
-    for (size_t i = 0; i < result->count; i++)
-        free(result->items[i].body);
+    free(result->bodies);
     free(result->items);
     memset(result, 0, sizeof(*result));
 }
 
-/* Converts rows [0, n) of res (seq, body, stored, ts_missing) into
- * result items. Returns 0, or -1 with err when memory runs out. */
+/* A big-endian integer of a binary result column. */
+static int64_t
+get_int64(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | u[i];
+    return (int64_t)v;
+}
+
+/* Whether row r of res has the binary forms the statement queries select:
+ * int8 seq, text body, timestamptz stored, bool ts_missing. */
+static bool
+row_is_well_formed(const PGresult *res, int r)
+{
+    return PQgetlength(res, r, 0) == 8 && !PQgetisnull(res, r, 1) &&
+           PQgetlength(res, r, 2) == 8 && PQgetlength(res, r, 3) == 1;
+}
+
+/* Fills seq and stored of items [0, n) from res and returns the bytes
+ * their bodies need, or 0 when a row is not what was selected. */
+static size_t
+read_heads(const PGresult *res, int n, struct store_result *result)
+{
+    int64_t last_us = INT64_MIN;
+    size_t total = 1;
+
+    for (int r = 0; r < n; r++) {
+        struct store_statement *item = &result->items[r];
+        int64_t stored_us;
+
+        if (!row_is_well_formed(res, r))
+            return 0;
+        item->seq = get_int64(PQgetvalue(res, r, 0));
+        stored_us = get_int64(PQgetvalue(res, r, 2)) + PG_EPOCH_OFFSET_US;
+        xapi_timestamp_format(stored_us, item->stored, sizeof(item->stored));
+        total += xapi_body_with_stored_max((size_t)PQgetlength(res, r, 1),
+                                           strlen(item->stored), true);
+        if (stored_us > last_us) {
+            last_us = stored_us;
+            memcpy(result->last_stored, item->stored, sizeof(item->stored));
+        }
+    }
+    return total;
+}
+
+/* Converts rows [0, n) of res (seq, body, stored, ts_missing; binary)
+ * into result items. All the bodies go into one allocation, where a page
+ * of fifty statements used to make fifty. Returns 0, or -1 with err when
+ * memory runs out or a row is not what was selected. */
 static int
 fill_items(const PGresult *res, int n, struct store_result *result,
            struct lrs_error *err)
 {
+    size_t size, used = 0;
+
     result->items = calloc(n > 0 ? (size_t)n : 1, sizeof(*result->items));
     if (result->items == NULL)
         return lrs_error_set(err, 500, "out of memory");
+    size = read_heads(res, n, result);
+    if (size == 0)
+        return lrs_error_set(err, 500, "unexpected statement row");
+    result->bodies = malloc(size);
+    if (result->bodies == NULL)
+        return lrs_error_set(err, 500, "out of memory");
     for (int r = 0; r < n; r++) {
         struct store_statement *item = &result->items[r];
-        const char *stored = PQgetvalue(res, r, 2);
+        char *body = result->bodies + used;
 
-        item->seq = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-        snprintf(item->stored, sizeof(item->stored), "%s", stored);
-        item->body = xapi_body_with_stored(
-            PQgetvalue(res, r, 1), (size_t)PQgetlength(res, r, 1),
-            item->stored, PQgetvalue(res, r, 3)[0] == 't', &item->body_len);
-        if (item->body == NULL)
-            return lrs_error_set(err, 500, "out of memory");
+        if (xapi_body_put_stored(body, PQgetvalue(res, r, 1),
+                                 (size_t)PQgetlength(res, r, 1), item->stored,
+                                 PQgetvalue(res, r, 3)[0] != 0,
+                                 &item->body_len) != 0)
+            return lrs_error_set(err, 500, "unexpected statement row");
+        item->body = body;
+        used += item->body_len + 1;
         result->count++;
-        if (strcmp(item->stored, result->last_stored) > 0)
-            snprintf(result->last_stored, sizeof(result->last_stored), "%s",
-                     item->stored);
     }
     return 0;
 }
@@ -143,10 +199,10 @@ query_by_id(struct pool_conn *c, const struct store_query *q,
     values[0] = store_id.data;
     values[1] = (const char *)id;
     res = PQexecPrepared(c->pg, sql_statements[SQL_STATEMENT_BY_ID].name, 2,
-                         values, lengths, formats, 0);
+                         values, lengths, formats, 1);
     if (pool_check(c->pg, res, PGRES_TUPLES_OK, "statement_by_id", err) == 0) {
-        bool found = PQntuples(res) == 1 &&
-                     (PQgetvalue(res, 0, 4)[0] == 't') == q->voided;
+        bool found = PQntuples(res) == 1 && PQgetlength(res, 0, 4) == 1 &&
+                     (PQgetvalue(res, 0, 4)[0] != 0) == q->voided;
 
         rc = fill_items(res, found ? 1 : 0, result, err);
     }
@@ -237,7 +293,7 @@ exec_shape(struct pool_conn *c, unsigned shape, int n,
         if (prepare_shape(c, shape, err) != 0)
             return NULL;
         sql_shape_name(shape, name);
-        return PQexecPrepared(c->pg, name, n, values, lengths, formats, 0);
+        return PQexecPrepared(c->pg, name, n, values, lengths, formats, 1);
     }
     pgbuf_init(&text);
     if (sql_shape_text(shape, &text) != 0) {
@@ -246,7 +302,7 @@ exec_shape(struct pool_conn *c, unsigned shape, int n,
         return NULL;
     }
     res = PQexecParams(c->pg, text.data, n, NULL, values, lengths, formats,
-                       0);
+                       1);
     pgbuf_free(&text);
     return res;
 }

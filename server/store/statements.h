@@ -62,7 +62,8 @@ struct store_query {
 
 struct store_statement {
     int64_t seq;                /* position in commit order */
-    char *body;                 /* JSON text with stored/timestamp added */
+    const char *body;           /* JSON text with stored/timestamp added,
+                                 * NUL-terminated; in the result's bodies */
     size_t body_len;
     char stored[32];            /* ISO 8601, ms precision, UTC */
 };
@@ -72,6 +73,8 @@ struct store_result {
     size_t count;
     bool more;                  /* further statements match */
     char last_stored[32];       /* newest stored among items, "" if none */
+    char *bodies;               /* owned: the items' bodies, one after
+                                 * another, in one allocation */
 };
 
 /* Runs a query. A single lookup returns 0 or 1 items (a voided statement

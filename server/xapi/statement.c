@@ -706,30 +706,37 @@ append(char *at, const char *text, size_t len)
     return at + len;
 }
 
-char *
-xapi_body_with_stored(const char *body, size_t body_len, const char *stored,
-                      bool add_timestamp, size_t *out_len)
+static const char stored_name[] = "\"stored\":\"";
+static const char timestamp_name[] = ",\"timestamp\":\"";
+
+size_t
+xapi_body_with_stored_max(size_t body_len, size_t stored_len,
+                          bool add_timestamp)
 {
-    static const char stored_name[] = "\"stored\":\"";
-    static const char timestamp_name[] = ",\"timestamp\":\"";
+    size_t n = body_len + 1 + (sizeof(stored_name) - 1) + stored_len + 1 + 1;
+
+    if (add_timestamp)
+        n += (sizeof(timestamp_name) - 1) + stored_len + 1;
+    return n;
+}
+
+int
+xapi_body_put_stored(char *out, const char *body, size_t body_len,
+                     const char *stored, bool add_timestamp, size_t *out_len)
+{
     size_t close = body_len;
     size_t before;
     size_t ns = strlen(stored);
-    char *out;
     char *at;
 
     while (close > 0 && body[close - 1] != '}')
         close--;
     if (close == 0 || !json_safe(stored))
-        return NULL;
+        return -1;
     close--;
     before = close;
     while (before > 0 && isspace((unsigned char)body[before - 1]))
         before--;
-    out = malloc(body_len + 1 + sizeof(stored_name) + ns + 1 +
-                 sizeof(timestamp_name) + ns + 2);
-    if (out == NULL)
-        return NULL;
     at = append(out, body, close);
     if (before > 0 && body[before - 1] != '{')
         at = append(at, ",", 1);
@@ -744,5 +751,22 @@ xapi_body_with_stored(const char *body, size_t body_len, const char *stored,
     at = append(at, body + close, body_len - close);
     *at = '\0';
     *out_len = (size_t)(at - out);
+    return 0;
+}
+
+char *
+xapi_body_with_stored(const char *body, size_t body_len, const char *stored,
+                      bool add_timestamp, size_t *out_len)
+{
+    char *out = malloc(
+        xapi_body_with_stored_max(body_len, strlen(stored), add_timestamp));
+
+    if (out == NULL)
+        return NULL;
+    if (xapi_body_put_stored(out, body, body_len, stored, add_timestamp,
+                             out_len) != 0) {
+        free(out);
+        return NULL;
+    }
     return out;
 }

@@ -110,4 +110,17 @@ char *xapi_body_with_stored(const char *body, size_t body_len,
                             const char *stored, bool add_timestamp,
                             size_t *out_len);
 
+/* The same text written into out, which has room for
+ * xapi_body_with_stored_max(body_len, strlen(stored), add_timestamp)
+ * bytes: several bodies can share one allocation. Returns 0 with the
+ * length in *out_len, or -1 (body holds no closing brace, or stored
+ * would need escaping). */
+int xapi_body_put_stored(char *out, const char *body, size_t body_len,
+                         const char *stored, bool add_timestamp,
+                         size_t *out_len) __attribute__((warn_unused_result));
+
+/* The most bytes xapi_body_put_stored writes, the NUL included. */
+size_t xapi_body_with_stored_max(size_t body_len, size_t stored_len,
+                                 bool add_timestamp);
+
 #endif

@@ -2705,6 +2705,20 @@ START_TEST(test_statement_refs_match_the_filters_of_their_target)
     stmts = fetch_all_free(query("registration", n.registration, NULL));
     expect_ids(stmts, (const char *const *)ids, 3);
     json_decref(stmts);
+    /* With several filters the first walks the index and the others are
+     * tested on each statement row: the inherited keys are there too. */
+    stmts = fetch_all_free(query("verb", n.verb, "registration",
+                                 n.registration, NULL));
+    expect_ids(stmts, (const char *const *)ids, 3);
+    json_decref(stmts);
+    stmts = fetch_all_free(query("agent", agent, "activity", n.activity,
+                                 "verb", n.verb, NULL));
+    expect_ids(stmts, (const char *const *)ids, 3);
+    json_decref(stmts);
+    stmts = fetch_all_free(query("verb", confirm, "registration",
+                                 n.registration, NULL));
+    expect_ids(stmts, (const char *const *)ids + 1, 2);
+    json_decref(stmts);
 
     target_stmt = get_statement(ids[0]);
     stmts = fetch_all_free(query("activity", n.activity, "since",

@@ -357,6 +357,71 @@ START_TEST(test_timestamp_format_is_utc_milliseconds)
 }
 END_TEST
 
+START_TEST(test_timestamp_format_keeps_milliseconds_000_and_999)
+{
+    char out[32];
+
+    xapi_timestamp_format(INT64_C(1709164800000000), out, sizeof(out));
+    ck_assert_str_eq(out, "2024-02-29T00:00:00.000Z");
+    xapi_timestamp_format(INT64_C(1709164800999999), out, sizeof(out));
+    ck_assert_str_eq(out, "2024-02-29T00:00:00.999Z");
+    xapi_timestamp_format(INT64_C(1709164800000999), out, sizeof(out));
+    ck_assert_str_eq(out, "2024-02-29T00:00:00.000Z");
+    xapi_timestamp_format(INT64_C(253402300799999999), out, sizeof(out));
+    ck_assert_str_eq(out, "9999-12-31T23:59:59.999Z");
+}
+END_TEST
+
+START_TEST(test_timestamp_format_rounds_negative_times_down)
+{
+    char out[32];
+
+    xapi_timestamp_format(-1, out, sizeof(out));
+    ck_assert_str_eq(out, "1969-12-31T23:59:59.999Z");
+    xapi_timestamp_format(-1000000, out, sizeof(out));
+    ck_assert_str_eq(out, "1969-12-31T23:59:59.000Z");
+    xapi_timestamp_format(-1000001, out, sizeof(out));
+    ck_assert_str_eq(out, "1969-12-31T23:59:58.999Z");
+    xapi_timestamp_format(INT64_C(-2203847999001000), out, sizeof(out));
+    ck_assert_str_eq(out, "1900-03-01T12:00:00.999Z");
+}
+END_TEST
+
+START_TEST(test_timestamp_format_pads_years_below_1000)
+{
+    char out[32];
+
+    xapi_timestamp_format(INT64_C(-30610224000000001), out, sizeof(out));
+    ck_assert_str_eq(out, "0999-12-31T23:59:59.999Z");
+    xapi_timestamp_format(INT64_C(-62135596800000000), out, sizeof(out));
+    ck_assert_str_eq(out, "0001-01-01T00:00:00.000Z");
+    /* Year 0 (1 BC in the proleptic Gregorian calendar). */
+    xapi_timestamp_format(INT64_C(-62167219200000000), out, sizeof(out));
+    ck_assert_str_eq(out, "0000-01-01T00:00:00.000Z");
+}
+END_TEST
+
+START_TEST(test_timestamp_format_is_defined_outside_four_digit_years)
+{
+    char out[32];
+
+    xapi_timestamp_format(INT64_C(253402300800000000), out, sizeof(out));
+    ck_assert_str_eq(out, "10000-01-01T00:00:00.000Z");
+    xapi_timestamp_format(INT64_C(-62167219200000001), out, sizeof(out));
+    ck_assert_str_eq(out, "-001-12-31T23:59:59.999Z");
+}
+END_TEST
+
+START_TEST(test_timestamp_format_truncates_to_a_short_buffer)
+{
+    char out[11];
+
+    memset(out, 'x', sizeof(out));
+    xapi_timestamp_format(INT64_C(1709164800000000), out, sizeof(out));
+    ck_assert_str_eq(out, "2024-02-29");
+}
+END_TEST
+
 START_TEST(test_timestamp_format_round_trips_parse)
 {
     static const char *const samples[] = {
@@ -444,6 +509,12 @@ formats_suite(void)
     tcase_add_test(tc, test_timestamp_rejects_invalid);
     tcase_add_test(tc, test_timestamp_format_is_utc_milliseconds);
     tcase_add_test(tc, test_timestamp_format_round_trips_parse);
+    tcase_add_test(tc, test_timestamp_format_keeps_milliseconds_000_and_999);
+    tcase_add_test(tc, test_timestamp_format_rounds_negative_times_down);
+    tcase_add_test(tc, test_timestamp_format_pads_years_below_1000);
+    tcase_add_test(tc,
+                   test_timestamp_format_is_defined_outside_four_digit_years);
+    tcase_add_test(tc, test_timestamp_format_truncates_to_a_short_buffer);
     tcase_add_test(tc, test_duration_accepts_iso8601_forms);
     tcase_add_test(tc, test_duration_rejects_malformed);
     suite_add_tcase(s, tc);

@@ -878,6 +878,62 @@ START_TEST(test_body_with_stored_refuses_non_object_text)
 }
 END_TEST
 
+/* Bodies written one after another into one buffer of the summed
+ * maxima come out as xapi_body_with_stored makes them, within bounds. */
+START_TEST(test_body_put_stored_shares_one_buffer)
+{
+    static const char *const bodies[] = {
+        "{\"id\":\"x\"}", "{}", "{\"a\":1 \n}", "{ }",
+        "{\"timestamp\":\"2015-11-18T12:17:00Z\"}",
+    };
+    const size_t nbodies = sizeof(bodies) / sizeof(bodies[0]);
+    const char *stored = "2024-01-02T03:04:05.678Z";
+    size_t size = 0, used = 0;
+    char *buf;
+
+    for (size_t i = 0; i < nbodies; i++)
+        size += xapi_body_with_stored_max(strlen(bodies[i]), strlen(stored),
+                                          i % 2 == 0);
+    buf = malloc(size);
+    ck_assert_ptr_nonnull(buf);
+    for (size_t i = 0; i < nbodies; i++) {
+        size_t len = 0, want_len = 0;
+        char *want = xapi_body_with_stored(bodies[i], strlen(bodies[i]),
+                                           stored, i % 2 == 0, &want_len);
+
+        ck_assert_ptr_nonnull(want);
+        ck_assert_int_eq(xapi_body_put_stored(buf + used, bodies[i],
+                                              strlen(bodies[i]), stored,
+                                              i % 2 == 0, &len),
+                         0);
+        ck_assert_uint_eq(len, want_len);
+        ck_assert_str_eq(buf + used, want);
+        ck_assert_uint_lt(len, xapi_body_with_stored_max(
+                                   strlen(bodies[i]), strlen(stored),
+                                   i % 2 == 0));
+        used += len + 1;
+        free(want);
+    }
+    ck_assert_uint_le(used, size);
+    free(buf);
+}
+END_TEST
+
+START_TEST(test_body_put_stored_refuses_what_it_cannot_splice)
+{
+    char buf[128];
+    size_t len = 7;
+
+    ck_assert_int_eq(xapi_body_put_stored(buf, "[1,2]", 5,
+                                          "2024-01-02T03:04:05.678Z", true,
+                                          &len),
+                     -1);
+    ck_assert_int_eq(xapi_body_put_stored(buf, "{}", 2, "a\"b", false, &len),
+                     -1);
+    ck_assert_uint_eq(len, 7);
+}
+END_TEST
+
 static Suite *
 statement_suite(void)
 {
@@ -942,6 +998,9 @@ statement_suite(void)
     tcase_add_test(out, test_body_with_stored_round_trips_a_built_row);
     tcase_add_test(out,
                    test_body_with_stored_refuses_non_object_text);
+    tcase_add_test(out, test_body_put_stored_shares_one_buffer);
+    tcase_add_test(out,
+                   test_body_put_stored_refuses_what_it_cannot_splice);
     suite_add_tcase(s, out);
     return s;
 }
