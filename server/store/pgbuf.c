@@ -107,6 +107,26 @@ pgbuf_put_int64(struct pgbuf *b, int64_t v)
 }
 
 void
+pgbuf_patch_int64(struct pgbuf *b, size_t at, int64_t v)
+{
+    if (!b->failed && at <= b->len && b->len - at >= 8)
+        put_be((unsigned char *)b->data + at, (uint64_t)v, 8);
+}
+
+int64_t
+pgbuf_read_int64(const struct pgbuf *b, size_t at)
+{
+    const unsigned char *u = (const unsigned char *)b->data + at;
+    uint64_t v = 0;
+
+    if (b->failed || at > b->len || b->len - at < 8)
+        return 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | u[i];
+    return (int64_t)v;
+}
+
+void
 pgbuf_put_json_string(struct pgbuf *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";

@@ -41,6 +41,10 @@ void pgbuf_append(struct pgbuf *b, const void *data, size_t len);
 void pgbuf_put_int16(struct pgbuf *b, int16_t v);
 void pgbuf_put_int32(struct pgbuf *b, int32_t v);
 void pgbuf_put_int64(struct pgbuf *b, int64_t v);
+/* Overwrites, or reads, the 8 bytes at offset at (big-endian). Nothing
+ * happens, or 0 is read, when they are not all in the buffer. */
+void pgbuf_patch_int64(struct pgbuf *b, size_t at, int64_t v);
+int64_t pgbuf_read_int64(const struct pgbuf *b, size_t at);
 
 /* Appends s as a JSON string literal (quoted and escaped). */
 void pgbuf_put_json_string(struct pgbuf *b, const char *s);

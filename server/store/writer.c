@@ -1142,59 +1142,63 @@ send_voided_already(struct writer *w, struct pipeline *p,
     return ok;
 }
 
-/*
- * BEGIN, take the writer lock, read the clock and draw nrows sequence
- * numbers, and find the rows that are voided already: the group's stored
- * time in *stored_us, the first number in *first_seq, voided[k] set for
- * the k-th row of the group (in request and row order).
- */
-static int
-begin_copy(struct writer *w, struct request **group, size_t n, size_t nrows,
-           int64_t *stored_us, int64_t *first_seq, bool *voided,
-           struct lrs_error *err)
+/* What the transaction's beginning returns for a COPY group. */
+struct copy_begin {
+    struct pgbuf count;       /* the $1 of SQL_WRITER_CLOCK_SEQ */
+    PGresult *clock;          /* stored time, last sequence number */
+    PGresult *hits;           /* rows voided already */
+};
+
+/* Sends BEGIN, the writer lock, the clock with nrows sequence numbers,
+ * and the query for the rows that are voided already, then a sync. */
+static bool
+send_begin_copy(struct writer *w, struct pipeline *p, struct request **group,
+                size_t n, size_t nrows, struct copy_begin *b)
 {
-    struct pipeline p = {0};
-    PGresult *clock = NULL, *hits = NULL;
-    struct failure f;
-    struct pgbuf count;
     const char *values[1];
     int lengths[1];
     bool ok;
-    int rc = -1;
 
-    pgbuf_init(&count);
-    pgbuf_put_int64(&count, (int64_t)nrows);
-    values[0] = count.data;
+    pgbuf_put_int64(&b->count, (int64_t)nrows);
+    values[0] = b->count.data;
     lengths[0] = 8;
-    ok = !count.failed && send_plain(w, &p, SIZE_MAX, SQL_BEGIN) &&
-         send_prepared(w, &p, SIZE_MAX, SQL_WRITER_LOCK, 0, NULL, NULL) &&
-         send_prepared(w, &p, SIZE_MAX, SQL_WRITER_CLOCK_SEQ, 1, values,
+    ok = !b->count.failed && send_plain(w, p, SIZE_MAX, SQL_BEGIN) &&
+         send_prepared(w, p, SIZE_MAX, SQL_WRITER_LOCK, 0, NULL, NULL) &&
+         send_prepared(w, p, SIZE_MAX, SQL_WRITER_CLOCK_SEQ, 1, values,
                        lengths);
-    pipeline_keep(&p, &clock);
-    ok = ok && send_voided_already(w, &p, group, n, &hits);
-    if (count.failed)
-        p.failed = true;
-    if (flush_pipeline(w, &p, ok, &f, NULL) != 0) {
-        *err = f.err;
-    } else if (clock == NULL || PQntuples(clock) != 1 || hits == NULL) {
-        lrs_error_set(err, 500, "database error");
-    } else {
-        *stored_us = strtoll(PQgetvalue(clock, 0, 0), NULL, 10);
-        *first_seq = strtoll(PQgetvalue(clock, 0, 1), NULL, 10) -
-                     (int64_t)nrows + 1;
-        for (int t = 0; t < PQntuples(hits); t++) {
-            long long ord = strtoll(PQgetvalue(hits, t, 0), NULL, 10);
+    pipeline_keep(p, &b->clock);
+    ok = ok && send_voided_already(w, p, group, n, &b->hits);
+    if (b->count.failed)
+        p->failed = true;
+    return ok && !p->failed && PQpipelineSync(w->pg) == 1;
+}
 
-            if (ord >= 1 && (size_t)ord <= nrows)
-                voided[ord - 1] = true;
-        }
-        rc = 0;
+/* Reads what send_begin_copy sent: the group's stored time, its first
+ * sequence number, and voided[k] set for the k-th row of the group (in
+ * request and row order) when a stored voiding statement targets it. */
+static int
+read_begin_copy(struct writer *w, const struct pipeline *p, size_t nrows,
+                struct copy_begin *b, int64_t *stored_us, int64_t *first_seq,
+                bool *voided, struct lrs_error *err)
+{
+    struct failure f;
+
+    if (read_pipeline(w, p, &f, NULL) != 0) {
+        *err = f.err;
+        return -1;
     }
-    PQclear(clock);
-    PQclear(hits);
-    pgbuf_free(&count);
-    free(p.items);
-    return rc;
+    if (b->clock == NULL || PQntuples(b->clock) != 1 || b->hits == NULL)
+        return lrs_error_set(err, 500, "database error");
+    *stored_us = strtoll(PQgetvalue(b->clock, 0, 0), NULL, 10);
+    *first_seq = strtoll(PQgetvalue(b->clock, 0, 1), NULL, 10) -
+                 (int64_t)nrows + 1;
+    for (int t = 0; t < PQntuples(b->hits); t++) {
+        long long ord = strtoll(PQgetvalue(b->hits, t, 0), NULL, 10);
+
+        if (ord >= 1 && (size_t)ord <= nrows)
+            voided[ord - 1] = true;
+    }
+    return 0;
 }
 
 /* A text[] of items, or NULL when there are none. */
@@ -1220,17 +1224,41 @@ struct copy_scratch {
     struct pgarray list, kinds, digests;
 };
 
-/* Appends a row as a tuple of SQL_COPY_STATEMENTS's columns. */
+/*
+ * The COPY data is built while the transaction begins, before the
+ * sequence numbers, the stored time and the voided flags are known: row
+ * k is written with seq k, stored 0 and voided false, and patch_copy_data
+ * puts the real values in place. The offsets follow from the fixed-size
+ * fields that lead each tuple: the field count (2 bytes), then a length
+ * (4 bytes) and a value per field.
+ */
+#define ROW_VOIDED_AT (2 + 4 + 4 + 4)            /* after store_id */
+#define ROW_SEQ_AT (ROW_VOIDED_AT + 1 + 4)
+#define ROW_STORED_AT (ROW_SEQ_AT + 8 + 4)
+#define INDEX_SEQ_AT (2 + 4 + 4 + 4 + 2 + 4 + 16 + 4)
+#define INDEX_TUPLE_SIZE (INDEX_SEQ_AT + 8)
+#define COPY_HEADER_SIZE 19
+
+/* The COPY data of a group. */
+struct copy_data {
+    struct pgbuf rows;        /* SQL_COPY_STATEMENTS */
+    struct pgbuf index;       /* SQL_COPY_INDEX, sorted by key */
+    size_t *row_at;           /* where each row's tuple starts in rows */
+    size_t nrows;
+    size_t nindex;            /* tuples in index */
+};
+
+/* Appends a row as a tuple of SQL_COPY_STATEMENTS's columns: the row at
+ * position pos of the group, with the placeholders above. */
 static void
 copy_row(struct pgbuf *b, struct copy_scratch *sc, int store_id,
-         const struct xapi_row *row, bool voided, int64_t seq,
-         int64_t stored_us)
+         const struct xapi_row *row, size_t pos)
 {
     pgcopy_tuple(b, 16);
     pgfield_int32(b, store_id);
-    pgfield_bool(b, voided);
-    pgfield_int64(b, seq);
-    pgfield_timestamptz(b, stored_us);
+    pgfield_bool(b, false);                 /* voided */
+    pgfield_int64(b, (int64_t)pos);         /* seq */
+    pgfield_int64(b, 0);                    /* stored (a timestamptz) */
     if (row->has_timestamp)
         pgfield_timestamptz(b, row->timestamp_us);
     else
@@ -1257,64 +1285,97 @@ copy_row(struct pgbuf *b, struct copy_scratch *sc, int store_id,
     pgfield_text(b, row->body, row->body_len);
 }
 
-/*
- * The COPY data of the group's statements rows into rows_data and of
- * their index rows, sorted by key, into index_data. Row k of the group
- * gets sequence number first_seq + k.
- */
+static void
+copy_data_free(struct copy_data *d)
+{
+    pgbuf_free(&d->rows);
+    pgbuf_free(&d->index);
+    free(d->row_at);
+    memset(d, 0, sizeof(*d));
+}
+
+/* Builds the COPY data of the group's rows and of their index rows. */
 static int
-build_copy_data(struct request **group, size_t n, const bool *voided, int64_t first_seq, int64_t stored_us,
-                struct pgbuf *rows_data, struct pgbuf *index_data)
+build_copy_data(struct request **group, size_t n, size_t nrows,
+                struct copy_data *d)
 {
     struct copy_scratch sc;
     struct index_entry *entries;
     size_t nentries = 0, k = 0;
 
+    memset(d, 0, sizeof(*d));
     for (size_t i = 0; i < n; i++) {
         for (size_t r = 0; r < group[i]->nrows; r++)
             nentries += group[i]->rows[r].nkeys;
     }
     entries = malloc((nentries ? nentries : 1) * sizeof(*entries));
-    if (entries == NULL)
+    d->row_at = malloc((nrows ? nrows : 1) * sizeof(*d->row_at));
+    if (entries == NULL || d->row_at == NULL) {
+        free(entries);
         return -1;
+    }
+    d->nrows = nrows;
     pgarray_begin(&sc.list, PGBUF_OID_TEXT);
     pgarray_begin(&sc.kinds, PGBUF_OID_INT2);
     pgarray_begin(&sc.digests, PGBUF_OID_UUID);
-    pgcopy_begin(rows_data);
+    pgcopy_begin(&d->rows);
     nentries = 0;
     for (size_t i = 0; i < n; i++) {
-        for (size_t r = 0; r < group[i]->nrows; r++, k++) {
+        for (size_t r = 0; r < group[i]->nrows && k < nrows; r++, k++) {
             const struct xapi_row *row = &group[i]->rows[r];
-            int64_t seq = first_seq + (int64_t)k;
 
-            copy_row(rows_data, &sc, group[i]->store_id, row, voided[k],
-                     seq, stored_us);
+            d->row_at[k] = d->rows.len;
+            copy_row(&d->rows, &sc, group[i]->store_id, row, k);
             for (size_t x = 0; x < row->nkeys; x++) {
                 struct index_entry *e = &entries[nentries++];
 
                 e->store_id = group[i]->store_id;
                 e->kind = (int16_t)row->keys[x].kind;
                 memcpy(e->digest, row->keys[x].digest, sizeof(e->digest));
-                e->seq = seq;
+                e->seq = (int64_t)k;
             }
         }
     }
-    pgcopy_end(rows_data);
+    pgcopy_end(&d->rows);
     qsort(entries, nentries, sizeof(*entries), compare_entries);
-    pgcopy_begin(index_data);
+    pgcopy_begin(&d->index);
     for (size_t e = 0; e < nentries; e++) {
-        pgcopy_tuple(index_data, 4);
-        pgfield_int32(index_data, entries[e].store_id);
-        pgfield_int16(index_data, entries[e].kind);
-        pgfield_bytes16(index_data, entries[e].digest);
-        pgfield_int64(index_data, entries[e].seq);
+        pgcopy_tuple(&d->index, 4);
+        pgfield_int32(&d->index, entries[e].store_id);
+        pgfield_int16(&d->index, entries[e].kind);
+        pgfield_bytes16(&d->index, entries[e].digest);
+        pgfield_int64(&d->index, entries[e].seq);
     }
-    pgcopy_end(index_data);
+    pgcopy_end(&d->index);
+    d->nindex = nentries;
     pgarray_free(&sc.list);
     pgarray_free(&sc.kinds);
     pgarray_free(&sc.digests);
     free(entries);
-    return rows_data->failed || index_data->failed ? -1 : 0;
+    return d->rows.failed || d->index.failed || k != nrows ? -1 : 0;
+}
+
+/* Puts the group's sequence numbers, stored time and voided flags in
+ * place of the placeholders. */
+static void
+patch_copy_data(struct copy_data *d, int64_t first_seq, int64_t stored_us,
+                const bool *voided)
+{
+    int64_t stored = stored_us - PG_EPOCH_OFFSET_US;
+
+    for (size_t k = 0; k < d->nrows; k++) {
+        size_t at = d->row_at[k];
+
+        d->rows.data[at + ROW_VOIDED_AT] = voided[k] ? 1 : 0;
+        pgbuf_patch_int64(&d->rows, at + ROW_SEQ_AT, first_seq + (int64_t)k);
+        pgbuf_patch_int64(&d->rows, at + ROW_STORED_AT, stored);
+    }
+    for (size_t e = 0; e < d->nindex; e++) {
+        size_t at = COPY_HEADER_SIZE + e * INDEX_TUPLE_SIZE + INDEX_SEQ_AT;
+
+        pgbuf_patch_int64(&d->index, at,
+                          first_seq + pgbuf_read_int64(&d->index, at));
+    }
 }
 
 /* Runs one COPY ... FROM STDIN with data, outside pipeline mode. Returns
@@ -1370,34 +1431,41 @@ run_copy(struct writer *w, struct request **group, size_t n, size_t nrows,
          struct lrs_error *err)
 {
     bool *voided = calloc(nrows, sizeof(*voided));
-    struct pgbuf rows_data, index_data;
+    struct copy_begin begin = {0};
+    struct copy_data data = {0};
     struct pipeline p = {0};
     struct failure f = {0};
     int64_t stored_us = 0, first_seq = 0;
-    bool copied;
+    bool built, copied;
     int rc = -1;
 
-    pgbuf_init(&rows_data);
-    pgbuf_init(&index_data);
+    pgbuf_init(&begin.count);
     if (voided == NULL) {
         lrs_error_set(err, 500, "out of memory");
         goto out;
     }
-    if (begin_copy(w, group, n, nrows, &stored_us, &first_seq, voided,
-                   err) != 0)
+    if (!send_begin_copy(w, &p, group, n, nrows, &begin)) {
+        pool_report(w->pg, NULL, "begin", err);
+        goto out;
+    }
+    /* PostgreSQL takes the lock and reads the clock meanwhile. */
+    built = build_copy_data(group, n, nrows, &data) == 0;
+    if (read_begin_copy(w, &p, nrows, &begin, &stored_us, &first_seq,
+                        voided, err) != 0)
         goto out;
     note_stored(w, stored_us);
-    if (build_copy_data(group, n, voided, first_seq, stored_us, &rows_data,
-                        &index_data) != 0) {
+    if (!built) {
         lrs_error_set(err, 500, "out of memory");
         goto out;
     }
+    patch_copy_data(&data, first_seq, stored_us, voided);
+    pipeline_clear(&p);
     if (PQexitPipelineMode(w->pg) != 1) {
         pool_report(w->pg, NULL, "exit pipeline", err);
         goto out;
     }
-    copied = copy_in(w, SQL_COPY_STATEMENTS, &rows_data, &f) == 0 &&
-             copy_in(w, SQL_COPY_INDEX, &index_data, &f) == 0;
+    copied = copy_in(w, SQL_COPY_STATEMENTS, &data.rows, &f) == 0 &&
+             copy_in(w, SQL_COPY_INDEX, &data.index, &f) == 0;
     if (f.lost || PQenterPipelineMode(w->pg) != 1) {
         *err = f.err;
         goto out;
@@ -1410,8 +1478,10 @@ run_copy(struct writer *w, struct request **group, size_t n, size_t nrows,
                           err) == 0 ? 1 : -1;
     }
 out:
-    pgbuf_free(&rows_data);
-    pgbuf_free(&index_data);
+    PQclear(begin.clock);
+    PQclear(begin.hits);
+    pgbuf_free(&begin.count);
+    copy_data_free(&data);
     free(p.items);
     free(voided);
     return rc;
