@@ -1363,8 +1363,8 @@ insert_with(void *p)
         struct xapi_row *rows = rows_new(&s, 1);
         struct lrs_error err = {0};
 
-        ck_assert_int_eq(store_statements_insert(arg->store, 1, rows, 1, NULL, 0,
-                                                 &err), 0);
+        ck_assert_int_eq(store_statements_insert(arg->store, 1, rows, 1, NULL,
+                                                 0, &err), 0);
         rows_free(rows, 1);
     }
     return NULL;
@@ -1533,8 +1533,9 @@ START_TEST(test_credentials)
 
     /* Only a hash of the secret is stored. */
     {
-        PGresult *res = db_exec(conninfo, "SELECT key, secret_hash::text,"
-                                          " secret_salt::text FROM credentials");
+        PGresult *res = db_exec(conninfo,
+                                "SELECT key, secret_hash::text,"
+                                " secret_salt::text FROM credentials");
 
         for (int i = 0; i < PQntuples(res); i++) {
             ck_assert_ptr_null(strstr(PQgetvalue(res, i, 1), secret));
