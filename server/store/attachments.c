@@ -62,7 +62,7 @@ store_attachments_get(struct store *st, int store_id,
                       struct lrs_error *err)
 {
     struct pool_conn *c;
-    struct pgbuf head;
+    struct buf head;
     struct pgarray hashes;
     const char *values[2];
     int lengths[2], formats[2] = {1, 1};
@@ -71,7 +71,7 @@ store_attachments_get(struct store *st, int store_id,
 
     *out = NULL;
     *nout = 0;
-    pgbuf_init(&head);
+    buf_init(&head);
     pgbuf_put_int32(&head, store_id);
     pgarray_begin(&hashes, PGBUF_OID_TEXT);
     for (size_t i = 0; i < n; i++)
@@ -96,6 +96,6 @@ store_attachments_get(struct store *st, int store_id,
 out:
     PQclear(res);
     pgarray_free(&hashes);
-    pgbuf_free(&head);
+    buf_free(&head);
     return rc;
 }

@@ -13,63 +13,6 @@
 #define ARRAY_HEADER_1D 20   /* ndim, flags, oid, size, lower bound */
 #define ARRAY_HEADER_EMPTY 12
 
-void
-pgbuf_init(struct pgbuf *b)
-{
-    memset(b, 0, sizeof(*b));
-}
-
-void
-pgbuf_free(struct pgbuf *b)
-{
-    free(b->data);
-    pgbuf_init(b);
-}
-
-void
-pgbuf_reset(struct pgbuf *b)
-{
-    b->len = 0;
-    b->failed = false;
-}
-
-static bool
-pgbuf_reserve(struct pgbuf *b, size_t more)
-{
-    size_t cap;
-    char *data;
-
-    if (b->failed)
-        return false;
-    if (more <= b->cap - b->len)
-        return true;
-    cap = b->cap ? b->cap : 256;
-    while (cap - b->len < more) {
-        if (cap > SIZE_MAX / 2) {
-            b->failed = true;
-            return false;
-        }
-        cap *= 2;
-    }
-    data = realloc(b->data, cap);
-    if (data == NULL) {
-        b->failed = true;
-        return false;
-    }
-    b->data = data;
-    b->cap = cap;
-    return true;
-}
-
-void
-pgbuf_append(struct pgbuf *b, const void *data, size_t len)
-{
-    if (len == 0 || !pgbuf_reserve(b, len))
-        return;
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
-}
-
 static void
 put_be(unsigned char *out, uint64_t v, int bytes)
 {
@@ -80,41 +23,41 @@ put_be(unsigned char *out, uint64_t v, int bytes)
 }
 
 void
-pgbuf_put_int16(struct pgbuf *b, int16_t v)
+pgbuf_put_int16(struct buf *b, int16_t v)
 {
     unsigned char raw[2];
 
     put_be(raw, (uint16_t)v, 2);
-    pgbuf_append(b, raw, sizeof(raw));
+    buf_append(b, raw, sizeof(raw));
 }
 
 void
-pgbuf_put_int32(struct pgbuf *b, int32_t v)
+pgbuf_put_int32(struct buf *b, int32_t v)
 {
     unsigned char raw[4];
 
     put_be(raw, (uint32_t)v, 4);
-    pgbuf_append(b, raw, sizeof(raw));
+    buf_append(b, raw, sizeof(raw));
 }
 
 void
-pgbuf_put_int64(struct pgbuf *b, int64_t v)
+pgbuf_put_int64(struct buf *b, int64_t v)
 {
     unsigned char raw[8];
 
     put_be(raw, (uint64_t)v, 8);
-    pgbuf_append(b, raw, sizeof(raw));
+    buf_append(b, raw, sizeof(raw));
 }
 
 void
-pgbuf_patch_int64(struct pgbuf *b, size_t at, int64_t v)
+pgbuf_patch_int64(struct buf *b, size_t at, int64_t v)
 {
     if (!b->failed && at <= b->len && b->len - at >= 8)
         put_be((unsigned char *)b->data + at, (uint64_t)v, 8);
 }
 
 int64_t
-pgbuf_read_int64(const struct pgbuf *b, size_t at)
+pgbuf_read_int64(const struct buf *b, size_t at)
 {
     const unsigned char *u = (const unsigned char *)b->data + at;
     uint64_t v = 0;
@@ -127,48 +70,48 @@ pgbuf_read_int64(const struct pgbuf *b, size_t at)
 }
 
 void
-pgbuf_put_json_string(struct pgbuf *b, const char *s)
+pgbuf_put_json_string(struct buf *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
 
-    pgbuf_append(b, "\"", 1);
+    buf_append(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p == '"' || *p == '\\') {
             char esc[2] = {'\\', (char)*p};
 
-            pgbuf_append(b, esc, 2);
+            buf_append(b, esc, 2);
         } else if (*p < 0x20) {
             char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
 
-            pgbuf_append(b, esc, 6);
+            buf_append(b, esc, 6);
         } else {
-            pgbuf_append(b, p, 1);
+            buf_append(b, p, 1);
         }
     }
-    pgbuf_append(b, "\"", 1);
+    buf_append(b, "\"", 1);
 }
 
 /* ---- fields: a 4-byte length (-1 for NULL), then the value ---- */
 
 void
-pgfield_null(struct pgbuf *b)
+pgfield_null(struct buf *b)
 {
     pgbuf_put_int32(b, -1);
 }
 
 void
-pgfield_text(struct pgbuf *b, const char *s, size_t len)
+pgfield_text(struct buf *b, const char *s, size_t len)
 {
     if (len > INT32_MAX) {
         b->failed = true;
         return;
     }
     pgbuf_put_int32(b, (int32_t)len);
-    pgbuf_append(b, s, len);
+    buf_append(b, s, len);
 }
 
 void
-pgfield_text_or_null(struct pgbuf *b, const char *s)
+pgfield_text_or_null(struct buf *b, const char *s)
 {
     if (s == NULL)
         pgfield_null(b);
@@ -177,44 +120,44 @@ pgfield_text_or_null(struct pgbuf *b, const char *s)
 }
 
 void
-pgfield_bool(struct pgbuf *b, bool v)
+pgfield_bool(struct buf *b, bool v)
 {
     unsigned char raw = v ? 1 : 0;
 
     pgbuf_put_int32(b, 1);
-    pgbuf_append(b, &raw, 1);
+    buf_append(b, &raw, 1);
 }
 
 void
-pgfield_int16(struct pgbuf *b, int16_t v)
+pgfield_int16(struct buf *b, int16_t v)
 {
     pgbuf_put_int32(b, 2);
     pgbuf_put_int16(b, v);
 }
 
 void
-pgfield_int32(struct pgbuf *b, int32_t v)
+pgfield_int32(struct buf *b, int32_t v)
 {
     pgbuf_put_int32(b, 4);
     pgbuf_put_int32(b, v);
 }
 
 void
-pgfield_int64(struct pgbuf *b, int64_t v)
+pgfield_int64(struct buf *b, int64_t v)
 {
     pgbuf_put_int32(b, 8);
     pgbuf_put_int64(b, v);
 }
 
 void
-pgfield_bytes16(struct pgbuf *b, const unsigned char v[16])
+pgfield_bytes16(struct buf *b, const unsigned char v[16])
 {
     pgbuf_put_int32(b, 16);
-    pgbuf_append(b, v, 16);
+    buf_append(b, v, 16);
 }
 
 void
-pgfield_uuid_or_null(struct pgbuf *b, const char *text)
+pgfield_uuid_or_null(struct buf *b, const char *text)
 {
     unsigned char raw[16];
 
@@ -225,13 +168,13 @@ pgfield_uuid_or_null(struct pgbuf *b, const char *text)
 }
 
 void
-pgfield_timestamptz(struct pgbuf *b, int64_t epoch_us)
+pgfield_timestamptz(struct buf *b, int64_t epoch_us)
 {
     pgfield_int64(b, epoch_us - PG_EPOCH_OFFSET_US);
 }
 
 void
-pgfield_array(struct pgbuf *b, const struct pgarray *a)
+pgfield_array(struct buf *b, const struct pgarray *a)
 {
     if (a->buf.failed) {
         b->failed = true;
@@ -257,21 +200,21 @@ put_array_header(struct pgarray *a, uint32_t elem_oid)
 void
 pgarray_begin(struct pgarray *a, uint32_t elem_oid)
 {
-    pgbuf_init(&a->buf);
+    buf_init(&a->buf);
     put_array_header(a, elem_oid);
 }
 
 void
 pgarray_restart(struct pgarray *a, uint32_t elem_oid)
 {
-    pgbuf_reset(&a->buf);
+    buf_reset(&a->buf);
     put_array_header(a, elem_oid);
 }
 
 void
 pgarray_free(struct pgarray *a)
 {
-    pgbuf_free(&a->buf);
+    buf_free(&a->buf);
 }
 
 void
@@ -359,23 +302,23 @@ pgarray_finish(struct pgarray *a)
 /* ---- COPY ... FROM STDIN (FORMAT binary) ---- */
 
 void
-pgcopy_begin(struct pgbuf *b)
+pgcopy_begin(struct buf *b)
 {
     static const char signature[11] = "PGCOPY\n\377\r\n";
 
-    pgbuf_append(b, signature, sizeof(signature));
+    buf_append(b, signature, sizeof(signature));
     pgbuf_put_int32(b, 0);      /* flags: no OIDs */
     pgbuf_put_int32(b, 0);      /* no header extension */
 }
 
 void
-pgcopy_tuple(struct pgbuf *b, int16_t nfields)
+pgcopy_tuple(struct buf *b, int16_t nfields)
 {
     pgbuf_put_int16(b, nfields);
 }
 
 void
-pgcopy_end(struct pgbuf *b)
+pgcopy_end(struct buf *b)
 {
     pgbuf_put_int16(b, -1);
 }

@@ -1,7 +1,7 @@
 /*
- * Building data in PostgreSQL's binary wire format: a growable byte
- * buffer, fields (a value with its length), one-dimensional arrays of
- * them, and the stream of tuples that COPY ... FROM STDIN (FORMAT binary)
+ * Building data in PostgreSQL's binary wire format, in a growable buffer
+ * (core/buf.h): fields (a value with its length), one-dimensional arrays
+ * of them, and the stream of tuples that COPY ... FROM STDIN (FORMAT binary)
  * reads. Binary arrays let the writer send a whole batch of rows as a few
  * array parameters, and COPY data lets it load one, without quoting or
  * escaping any client data. Internal to store/.
@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
+
 /* Type oids of the element types (pg_type.oid; fixed in every server). */
 #define PGBUF_OID_INT2 21
 #define PGBUF_OID_INT4 23
@@ -20,50 +22,39 @@
 #define PGBUF_OID_TIMESTAMPTZ 1184
 #define PGBUF_OID_UUID 2950
 
-struct pgbuf {
-    char *data;      /* owned; NULL until the first append */
-    size_t len;      /* bytes used */
-    size_t cap;      /* bytes allocated */
-    bool failed;     /* an allocation failed; later appends do nothing */
-};
-
 /* An array being built into buf. */
 struct pgarray {
-    struct pgbuf buf;
+    struct buf buf;
     int count;       /* elements so far */
     bool has_null;
 };
 
-void pgbuf_init(struct pgbuf *b);
-void pgbuf_free(struct pgbuf *b);
-void pgbuf_reset(struct pgbuf *b);
-void pgbuf_append(struct pgbuf *b, const void *data, size_t len);
-void pgbuf_put_int16(struct pgbuf *b, int16_t v);
-void pgbuf_put_int32(struct pgbuf *b, int32_t v);
-void pgbuf_put_int64(struct pgbuf *b, int64_t v);
+void pgbuf_put_int16(struct buf *b, int16_t v);
+void pgbuf_put_int32(struct buf *b, int32_t v);
+void pgbuf_put_int64(struct buf *b, int64_t v);
 /* Overwrites, or reads, the 8 bytes at offset at (big-endian). Nothing
  * happens, or 0 is read, when they are not all in the buffer. */
-void pgbuf_patch_int64(struct pgbuf *b, size_t at, int64_t v);
-int64_t pgbuf_read_int64(const struct pgbuf *b, size_t at);
+void pgbuf_patch_int64(struct buf *b, size_t at, int64_t v);
+int64_t pgbuf_read_int64(const struct buf *b, size_t at);
 
 /* Appends s as a JSON string literal (quoted and escaped). */
-void pgbuf_put_json_string(struct pgbuf *b, const char *s);
+void pgbuf_put_json_string(struct buf *b, const char *s);
 
 /* Fields, as parameters, array elements and COPY columns take them. */
-void pgfield_null(struct pgbuf *b);
-void pgfield_text(struct pgbuf *b, const char *s, size_t len);
+void pgfield_null(struct buf *b);
+void pgfield_text(struct buf *b, const char *s, size_t len);
 /* s, or NULL when s is NULL. */
-void pgfield_text_or_null(struct pgbuf *b, const char *s);
-void pgfield_bool(struct pgbuf *b, bool v);
-void pgfield_int16(struct pgbuf *b, int16_t v);
-void pgfield_int32(struct pgbuf *b, int32_t v);
-void pgfield_int64(struct pgbuf *b, int64_t v);
-void pgfield_bytes16(struct pgbuf *b, const unsigned char v[16]);
+void pgfield_text_or_null(struct buf *b, const char *s);
+void pgfield_bool(struct buf *b, bool v);
+void pgfield_int16(struct buf *b, int16_t v);
+void pgfield_int32(struct buf *b, int32_t v);
+void pgfield_int64(struct buf *b, int64_t v);
+void pgfield_bytes16(struct buf *b, const unsigned char v[16]);
 /* A textual UUID; NULL when text is NULL or not a UUID. */
-void pgfield_uuid_or_null(struct pgbuf *b, const char *text);
-void pgfield_timestamptz(struct pgbuf *b, int64_t epoch_us);
+void pgfield_uuid_or_null(struct buf *b, const char *text);
+void pgfield_timestamptz(struct buf *b, int64_t epoch_us);
 /* A finished array as one field. */
-void pgfield_array(struct pgbuf *b, const struct pgarray *a);
+void pgfield_array(struct buf *b, const struct pgarray *a);
 
 /* Starts an array of elem_oid elements; reserves room for the header. */
 void pgarray_begin(struct pgarray *a, uint32_t elem_oid);
@@ -87,9 +78,9 @@ int pgarray_finish(struct pgarray *a) __attribute__((warn_unused_result));
 
 /* COPY data: the header, then per row pgcopy_tuple and nfields fields,
  * then the trailer. */
-void pgcopy_begin(struct pgbuf *b);
-void pgcopy_tuple(struct pgbuf *b, int16_t nfields);
-void pgcopy_end(struct pgbuf *b);
+void pgcopy_begin(struct buf *b);
+void pgcopy_tuple(struct buf *b, int16_t nfields);
+void pgcopy_end(struct buf *b);
 
 /* Parses a UUID in 8-4-4-4-12 hex form (either case) into 16 bytes.
  * Returns 0, or -1 when text is not one. */

@@ -230,7 +230,7 @@ sql_shape_name(unsigned shape, char name[16])
 }
 
 static void
-putf(struct pgbuf *b, const char *fmt, ...)
+putf(struct buf *b, const char *fmt, ...)
 {
     char part[256];
     va_list ap;
@@ -243,7 +243,7 @@ putf(struct pgbuf *b, const char *fmt, ...)
         b->failed = true;
         return;
     }
-    pgbuf_append(b, part, (size_t)n);
+    buf_append(b, part, (size_t)n);
 }
 
 /* The last seq stored at or before a time ($N), 0 when there is none. */
@@ -285,14 +285,14 @@ putf(struct pgbuf *b, const char *fmt, ...)
  * in seq order.
  */
 int
-sql_shape_text(unsigned shape, struct pgbuf *out)
+sql_shape_text(unsigned shape, struct buf *out)
 {
     int nfilters = (int)(shape >> SQL_SHAPE_FILTER_SHIFT);
     bool asc = (shape & SQL_SHAPE_ASC) != 0;
     const char *seq = nfilters > 0 ? "f0.seq" : "s.seq";
     int param = 4 + 2 * nfilters;
 
-    pgbuf_reset(out);
+    buf_reset(out);
     putf(out, "SELECT s.seq, s.body, s.stored, s.ts IS NULL");
     if (nfilters == 0) {
         putf(out, " FROM statements s WHERE s.store_id = $1::int4");
@@ -319,6 +319,6 @@ sql_shape_text(unsigned shape, struct pgbuf *out)
         putf(out, " AND s.stored <= $%d::timestamptz", param++);
     }
     putf(out, " ORDER BY %s %s LIMIT $3::int8", seq, asc ? "ASC" : "DESC");
-    pgbuf_append(out, "", 1);
+    buf_append(out, "", 1);
     return out->failed ? -1 : 0;
 }

@@ -86,7 +86,7 @@ unsigned sql_shape(int nfilters, bool since, bool until, bool ascending);
 
 /* Writes the shape's SQL text, NUL-terminated, into out. Returns 0, or -1
  * when memory ran out. */
-int sql_shape_text(unsigned shape, struct pgbuf *out)
+int sql_shape_text(unsigned shape, struct buf *out)
     __attribute__((warn_unused_result));
 
 /* Writes the prepared statement name of a shape into name (16 bytes). */

@@ -180,7 +180,7 @@ query_by_id(struct pool_conn *c, const struct store_query *q,
             struct store_result *result, struct lrs_error *err)
 {
     unsigned char id[16];
-    struct pgbuf store_id;
+    struct buf store_id;
     const char *values[2];
     int lengths[2] = {4, 16};
     int formats[2] = {1, 1};
@@ -190,10 +190,10 @@ query_by_id(struct pool_conn *c, const struct store_query *q,
     /* A value that is no UUID names no statement. */
     if (pg_uuid_parse(q->statement_id, id) != 0)
         return fill_items(NULL, 0, result, err);
-    pgbuf_init(&store_id);
+    buf_init(&store_id);
     pgbuf_put_int32(&store_id, q->store_id);
     if (store_id.failed) {
-        pgbuf_free(&store_id);
+        buf_free(&store_id);
         return lrs_error_set(err, 500, "out of memory");
     }
     values[0] = store_id.data;
@@ -207,7 +207,7 @@ query_by_id(struct pool_conn *c, const struct store_query *q,
         rc = fill_items(res, found ? 1 : 0, result, err);
     }
     PQclear(res);
-    pgbuf_free(&store_id);
+    buf_free(&store_id);
     return rc;
 }
 
@@ -238,16 +238,16 @@ compare_filters(const void *a, const void *b)
 static int
 prepare_shape(struct pool_conn *c, unsigned shape, struct lrs_error *err)
 {
-    struct pgbuf text;
+    struct buf text;
     char name[16];
     PGresult *res;
     int rc = -1;
 
     if (c->prepared_shapes & (UINT64_C(1) << shape))
         return 0;
-    pgbuf_init(&text);
+    buf_init(&text);
     if (sql_shape_text(shape, &text) != 0) {
-        pgbuf_free(&text);
+        buf_free(&text);
         return lrs_error_set(err, 500, "out of memory");
     }
     sql_shape_name(shape, name);
@@ -257,7 +257,7 @@ prepare_shape(struct pool_conn *c, unsigned shape, struct lrs_error *err)
         rc = 0;
     }
     PQclear(res);
-    pgbuf_free(&text);
+    buf_free(&text);
     return rc;
 }
 
@@ -285,7 +285,7 @@ exec_shape(struct pool_conn *c, unsigned shape, int n,
            const char *const *values, const int *lengths, const int *formats,
            struct lrs_error *err)
 {
-    struct pgbuf text;
+    struct buf text;
     char name[16];
     PGresult *res;
 
@@ -295,15 +295,15 @@ exec_shape(struct pool_conn *c, unsigned shape, int n,
         sql_shape_name(shape, name);
         return PQexecPrepared(c->pg, name, n, values, lengths, formats, 1);
     }
-    pgbuf_init(&text);
+    buf_init(&text);
     if (sql_shape_text(shape, &text) != 0) {
-        pgbuf_free(&text);
+        buf_free(&text);
         lrs_error_set(err, 500, "out of memory");
         return NULL;
     }
     res = PQexecParams(c->pg, text.data, n, NULL, values, lengths, formats,
                        1);
-    pgbuf_free(&text);
+    buf_free(&text);
     return res;
 }
 
@@ -311,7 +311,7 @@ exec_shape(struct pool_conn *c, unsigned shape, int n,
 
 /* Binary parameters being encoded into one buffer. */
 struct params {
-    struct pgbuf buf;
+    struct buf buf;
     size_t offset[MAX_PARAMS];
     int length[MAX_PARAMS];
     int count;
@@ -347,7 +347,7 @@ encode_params(const struct store_query *q,
         param_next(p, 2);
         pgbuf_put_int16(&p->buf, filters[i].kind);
         param_next(p, 16);
-        pgbuf_append(&p->buf, filters[i].digest, 16);
+        buf_append(&p->buf, filters[i].digest, 16);
     }
     if (q->has_since) {
         param_next(p, 8);
@@ -378,9 +378,9 @@ query_filtered(struct pool_conn *c, const struct store_query *q,
         return lrs_error_set(err, 400, "too many filters");
     memcpy(filters, q->filters, q->nfilters * sizeof(*filters));
     qsort(filters, q->nfilters, sizeof(*filters), compare_filters);
-    pgbuf_init(&p.buf);
+    buf_init(&p.buf);
     if (encode_params(q, filters, limit, &p) != 0) {
-        pgbuf_free(&p.buf);
+        buf_free(&p.buf);
         return lrs_error_set(err, 500, "out of memory");
     }
     for (int i = 0; i < p.count; i++) {
@@ -395,7 +395,7 @@ query_filtered(struct pool_conn *c, const struct store_query *q,
         rc = fill_items(res, rows > limit ? limit : rows, result, err);
     }
     PQclear(res);
-    pgbuf_free(&p.buf);
+    buf_free(&p.buf);
     return rc;
 }
 

@@ -225,20 +225,20 @@ static const uint32_t column_oid[COL_COUNT] = {
 /* A JSON array of strings, or NULL when there are none. */
 static void
 add_string_list(struct pgarray *a, char **items, size_t n,
-                struct pgbuf *scratch)
+                struct buf *scratch)
 {
     if (n == 0) {
         pgarray_add_null(a);
         return;
     }
-    pgbuf_reset(scratch);
-    pgbuf_append(scratch, "[", 1);
+    buf_reset(scratch);
+    buf_append(scratch, "[", 1);
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
-            pgbuf_append(scratch, ",", 1);
+            buf_append(scratch, ",", 1);
         pgbuf_put_json_string(scratch, items[i]);
     }
-    pgbuf_append(scratch, "]", 1);
+    buf_append(scratch, "]", 1);
     if (scratch->failed)
         a->buf.failed = true;
     else
@@ -248,7 +248,7 @@ add_string_list(struct pgarray *a, char **items, size_t n,
 /* Adds a row; *nkeys counts the keys added so far (1-based slices). */
 static void
 add_row(struct pgarray *col, const struct xapi_row *row, int32_t *nkeys,
-        struct pgbuf *scratch)
+        struct buf *scratch)
 {
     pgarray_add_uuid_or_null(&col[COL_ID], row->id);
     pgarray_add_text(&col[COL_BODY], row->body, row->body_len);
@@ -283,13 +283,13 @@ send_insert(struct writer *w, struct pipeline *p, size_t request,
     struct pgarray col[COL_COUNT];
     const char *values[2 + COL_COUNT];
     int lengths[2 + COL_COUNT];
-    struct pgbuf head, scratch;
+    struct buf head, scratch;
     enum sql_id sql = SQL_INSERT_STATEMENTS;
     int32_t nkeys = 0;
     bool ok = true;
 
-    pgbuf_init(&head);
-    pgbuf_init(&scratch);
+    buf_init(&head);
+    buf_init(&scratch);
     pgbuf_put_int32(&head, store_id);
     pgbuf_put_int64(&head, stored_us - PG_EPOCH_OFFSET_US);
     for (int c = 0; c < COL_COUNT; c++)
@@ -318,8 +318,8 @@ send_insert(struct writer *w, struct pipeline *p, size_t request,
     }
     for (int c = 0; c < COL_COUNT; c++)
         pgarray_free(&col[c]);
-    pgbuf_free(&head);
-    pgbuf_free(&scratch);
+    buf_free(&head);
+    buf_free(&scratch);
     return ok;
 }
 
@@ -331,12 +331,12 @@ send_by_ids(struct writer *w, struct pipeline *p, size_t request,
             bool voids)
 {
     struct pgarray ids;
-    struct pgbuf head;
+    struct buf head;
     const char *values[2];
     int lengths[2];
     bool ok = false;
 
-    pgbuf_init(&head);
+    buf_init(&head);
     pgbuf_put_int32(&head, store_id);
     pgarray_begin(&ids, PGBUF_OID_UUID);
     for (size_t i = 0; i < n; i++) {
@@ -355,7 +355,7 @@ send_by_ids(struct writer *w, struct pipeline *p, size_t request,
         p->failed = true;
     }
     pgarray_free(&ids);
-    pgbuf_free(&head);
+    buf_free(&head);
     return ok;
 }
 
@@ -384,7 +384,7 @@ send_attachments(struct writer *w, struct pipeline *p, size_t index,
 {
     for (size_t i = 0; i < req->natts; i++) {
         const struct store_attachment *a = &req->atts[i];
-        struct pgbuf store_id;
+        struct buf store_id;
         const char *values[4];
         int lengths[4];
         bool ok;
@@ -393,7 +393,7 @@ send_attachments(struct writer *w, struct pipeline *p, size_t index,
             p->failed = true;
             return false;
         }
-        pgbuf_init(&store_id);
+        buf_init(&store_id);
         pgbuf_put_int32(&store_id, req->store_id);
         values[0] = store_id.data;
         lengths[0] = 4;
@@ -408,7 +408,7 @@ send_attachments(struct writer *w, struct pipeline *p, size_t index,
                            lengths);
         if (store_id.failed)
             p->failed = true;
-        pgbuf_free(&store_id);
+        buf_free(&store_id);
         if (!ok)
             return false;
     }
@@ -1144,7 +1144,7 @@ send_voided_already(struct writer *w, struct pipeline *p,
 
 /* What the transaction's beginning returns for a COPY group. */
 struct copy_begin {
-    struct pgbuf count;       /* the $1 of SQL_WRITER_CLOCK_SEQ */
+    struct buf count;       /* the $1 of SQL_WRITER_CLOCK_SEQ */
     PGresult *clock;          /* stored time, last sequence number */
     PGresult *hits;           /* rows voided already */
 };
@@ -1203,7 +1203,7 @@ read_begin_copy(struct writer *w, const struct pipeline *p, size_t nrows,
 
 /* A text[] of items, or NULL when there are none. */
 static void
-field_string_list(struct pgbuf *b, struct pgarray *scratch, char **items,
+field_string_list(struct buf *b, struct pgarray *scratch, char **items,
                   size_t n)
 {
     if (n == 0) {
@@ -1241,8 +1241,8 @@ struct copy_scratch {
 
 /* The COPY data of a group. */
 struct copy_data {
-    struct pgbuf rows;        /* SQL_COPY_STATEMENTS */
-    struct pgbuf index;       /* SQL_COPY_INDEX, sorted by key */
+    struct buf rows;        /* SQL_COPY_STATEMENTS */
+    struct buf index;       /* SQL_COPY_INDEX, sorted by key */
     size_t *row_at;           /* where each row's tuple starts in rows */
     size_t nrows;
     size_t nindex;            /* tuples in index */
@@ -1251,7 +1251,7 @@ struct copy_data {
 /* Appends a row as a tuple of SQL_COPY_STATEMENTS's columns: the row at
  * position pos of the group, with the placeholders above. */
 static void
-copy_row(struct pgbuf *b, struct copy_scratch *sc, int store_id,
+copy_row(struct buf *b, struct copy_scratch *sc, int store_id,
          const struct xapi_row *row, size_t pos)
 {
     pgcopy_tuple(b, 16);
@@ -1288,8 +1288,8 @@ copy_row(struct pgbuf *b, struct copy_scratch *sc, int store_id,
 static void
 copy_data_free(struct copy_data *d)
 {
-    pgbuf_free(&d->rows);
-    pgbuf_free(&d->index);
+    buf_free(&d->rows);
+    buf_free(&d->index);
     free(d->row_at);
     memset(d, 0, sizeof(*d));
 }
@@ -1381,7 +1381,7 @@ patch_copy_data(struct copy_data *d, int64_t first_seq, int64_t stored_us,
 /* Runs one COPY ... FROM STDIN with data, outside pipeline mode. Returns
  * 0, or -1 with f describing the failure. */
 static int
-copy_in(struct writer *w, enum sql_id id, const struct pgbuf *data,
+copy_in(struct writer *w, enum sql_id id, const struct buf *data,
         struct failure *f)
 {
     /* PQputCopyData takes an int; a MiB at a time is plenty. */
@@ -1439,7 +1439,7 @@ run_copy(struct writer *w, struct request **group, size_t n, size_t nrows,
     bool built, copied;
     int rc = -1;
 
-    pgbuf_init(&begin.count);
+    buf_init(&begin.count);
     if (voided == NULL) {
         lrs_error_set(err, 500, "out of memory");
         goto out;
@@ -1480,7 +1480,7 @@ run_copy(struct writer *w, struct request **group, size_t n, size_t nrows,
 out:
     PQclear(begin.clock);
     PQclear(begin.hits);
-    pgbuf_free(&begin.count);
+    buf_free(&begin.count);
     copy_data_free(&data);
     free(p.items);
     free(voided);

@@ -333,6 +333,17 @@ is_digit(const unsigned char *p, const unsigned char *end)
     return p < end && *p >= '0' && *p <= '9';
 }
 
+/* Moves *q past a run of digits. Returns false when there is none. */
+static bool
+skip_digits(const unsigned char **q, const unsigned char *end)
+{
+    const unsigned char *start = *q;
+
+    while (is_digit(*q, end))
+        (*q)++;
+    return *q != start;
+}
+
 static json_t *
 parse_number(struct parser *ps)
 {
@@ -357,30 +368,25 @@ parse_number(struct parser *ps)
             return NULL;
         }
     } else {
-        while (is_digit(q, ps->end))
-            q++;
+        skip_digits(&q, ps->end);
     }
     if (q < ps->end && *q == '.') {
         real = true;
         q++;
-        if (!is_digit(q, ps->end)) {
+        if (!skip_digits(&q, ps->end)) {
             fail_at(ps, begin, "invalid number");
             return NULL;
         }
-        while (is_digit(q, ps->end))
-            q++;
     }
     if (q < ps->end && (*q == 'e' || *q == 'E')) {
         real = true;
         q++;
         if (q < ps->end && (*q == '+' || *q == '-'))
             q++;
-        if (!is_digit(q, ps->end)) {
+        if (!skip_digits(&q, ps->end)) {
             fail_at(ps, begin, "invalid number");
             return NULL;
         }
-        while (is_digit(q, ps->end))
-            q++;
     }
     ps->p = q;
     n = (size_t)(q - begin);

@@ -1,11 +1,11 @@
 /*
  * Compact JSON text of a jansson value. See json_text.h.
  *
- * The writer appends to a buffer that at least doubles when it grows, so
- * a statement costs a handful of allocations whatever its size. Strings
- * are copied in runs between the bytes JSON requires escaped (the quote,
- * the backslash and control characters); other bytes, UTF-8 included,
- * are written as they are, as jansson does without JSON_ENSURE_ASCII.
+ * The writer appends to a growable buffer (core/buf.h), so a statement
+ * costs a handful of allocations whatever its size. Strings are copied
+ * in runs between the bytes JSON requires escaped (the quote, the
+ * backslash and control characters); other bytes, UTF-8 included, are
+ * written as they are, as jansson does without JSON_ENSURE_ASCII.
  */
 #include "xapi/json_text.h"
 
@@ -15,56 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct out {
-    char *data;
-    size_t len;
-    size_t cap;
-    bool failed;
-};
-
-/* Makes room for n more bytes. Returns false (and marks the buffer
- * failed) when memory runs out. */
-static bool
-reserve(struct out *o, size_t n)
-{
-    size_t cap;
-    char *grown;
-
-    if (o->failed)
-        return false;
-    if (o->cap - o->len >= n)
-        return true;
-    cap = o->cap;
-    while (cap - o->len < n) {
-        if (cap > SIZE_MAX / 2) {
-            o->failed = true;
-            return false;
-        }
-        cap *= 2;
-    }
-    grown = realloc(o->data, cap);
-    if (grown == NULL) {
-        o->failed = true;
-        return false;
-    }
-    o->data = grown;
-    o->cap = cap;
-    return true;
-}
+#include "core/buf.h"
 
 static void
-put(struct out *o, const char *bytes, size_t n)
+put_char(struct buf *o, char c)
 {
-    if (n == 0 || !reserve(o, n))
-        return;
-    memcpy(o->data + o->len, bytes, n);
-    o->len += n;
-}
-
-static void
-put_char(struct out *o, char c)
-{
-    if (!reserve(o, 1))
+    if (!buf_reserve(o, 1))
         return;
     o->data[o->len++] = c;
 }
@@ -76,25 +32,25 @@ needs_escape(unsigned char c)
 }
 
 static void
-put_escape(struct out *o, unsigned char c)
+put_escape(struct buf *o, unsigned char c)
 {
     static const char hex[] = "0123456789ABCDEF";
     char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
 
     switch (c) {
-    case '"': put(o, "\\\"", 2); break;
-    case '\\': put(o, "\\\\", 2); break;
-    case '\b': put(o, "\\b", 2); break;
-    case '\f': put(o, "\\f", 2); break;
-    case '\n': put(o, "\\n", 2); break;
-    case '\r': put(o, "\\r", 2); break;
-    case '\t': put(o, "\\t", 2); break;
-    default: put(o, u, sizeof(u)); break;
+    case '"': buf_append(o, "\\\"", 2); break;
+    case '\\': buf_append(o, "\\\\", 2); break;
+    case '\b': buf_append(o, "\\b", 2); break;
+    case '\f': buf_append(o, "\\f", 2); break;
+    case '\n': buf_append(o, "\\n", 2); break;
+    case '\r': buf_append(o, "\\r", 2); break;
+    case '\t': buf_append(o, "\\t", 2); break;
+    default: buf_append(o, u, sizeof(u)); break;
     }
 }
 
 static void
-put_string(struct out *o, const char *s, size_t n)
+put_string(struct buf *o, const char *s, size_t n)
 {
     size_t run = 0;
 
@@ -104,18 +60,18 @@ put_string(struct out *o, const char *s, size_t n)
 
         if (!needs_escape(c))
             continue;
-        put(o, s + run, i - run);
+        buf_append(o, s + run, i - run);
         put_escape(o, c);
         run = i + 1;
     }
-    put(o, s + run, n - run);
+    buf_append(o, s + run, n - run);
     put_char(o, '"');
 }
 
 /* Reals are rare in statements (scores, extensions), and their shortest
  * exact form depends on how jansson was built: jansson writes them. */
 static void
-put_real(struct out *o, const json_t *real)
+put_real(struct buf *o, const json_t *real)
 {
     char *text = json_dumps(real, JSON_ENCODE_ANY | JSON_COMPACT);
 
@@ -123,12 +79,12 @@ put_real(struct out *o, const json_t *real)
         o->failed = true;
         return;
     }
-    put(o, text, strlen(text));
+    buf_append(o, text, strlen(text));
     free(text);
 }
 
 static void
-put_integer(struct out *o, json_int_t value)
+put_integer(struct buf *o, json_int_t value)
 {
     char text[24];
     int n = snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, value);
@@ -137,11 +93,11 @@ put_integer(struct out *o, json_int_t value)
         o->failed = true;
         return;
     }
-    put(o, text, (size_t)n);
+    buf_append(o, text, (size_t)n);
 }
 
 static void
-put_value(struct out *o, const json_t *v)
+put_value(struct buf *o, const json_t *v)
 {
     const char *key;
     json_t *member;
@@ -180,13 +136,13 @@ put_value(struct out *o, const json_t *v)
         put_real(o, v);
         break;
     case JSON_TRUE:
-        put(o, "true", 4);
+        buf_append(o, "true", 4);
         break;
     case JSON_FALSE:
-        put(o, "false", 5);
+        buf_append(o, "false", 5);
         break;
     case JSON_NULL:
-        put(o, "null", 4);
+        buf_append(o, "null", 4);
         break;
     }
 }
@@ -194,17 +150,18 @@ put_value(struct out *o, const json_t *v)
 char *
 xapi_json_text(const json_t *value, size_t *len)
 {
-    struct out o = {.cap = 1024};
+    struct buf o;
 
     if (value == NULL)
         return NULL;
-    o.data = malloc(o.cap);
-    if (o.data == NULL)
+    buf_init(&o);
+    /* Most statements fit in the first allocation. */
+    if (!buf_reserve(&o, 1024))
         return NULL;
     put_value(&o, value);
     put_char(&o, '\0');
     if (o.failed) {
-        free(o.data);
+        buf_free(&o);
         return NULL;
     }
     if (len != NULL)

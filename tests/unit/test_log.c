@@ -1,9 +1,12 @@
-/* Unit tests for core/: log value quoting, level parsing and base64. */
+/* Unit tests for core/: log value quoting, level parsing, base64 and the
+ * growable buffer. */
 #include <check.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/base64.h"
+#include "core/buf.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -112,6 +115,72 @@ START_TEST(test_base64_rejects_foreign_characters)
 }
 END_TEST
 
+START_TEST(test_buf_grows_and_keeps_its_bytes)
+{
+    struct buf b;
+    char expect[5000];
+
+    buf_init(&b);
+    for (size_t i = 0; i < sizeof(expect); i++) {
+        char c = (char)('a' + i % 26);
+
+        expect[i] = c;
+        buf_append(&b, &c, 1);
+    }
+    ck_assert(!b.failed);
+    ck_assert_uint_eq(b.len, sizeof(expect));
+    ck_assert_uint_ge(b.cap, b.len);
+    /* Doubling from the first allocation of 256: a power of two. */
+    ck_assert_uint_ge(b.cap, 256);
+    ck_assert_uint_eq(b.cap & (b.cap - 1), 0);
+    ck_assert_int_eq(memcmp(b.data, expect, sizeof(expect)), 0);
+    buf_append(&b, "xyz", 0);
+    ck_assert_uint_eq(b.len, sizeof(expect));
+    buf_free(&b);
+    ck_assert_ptr_null(b.data);
+    ck_assert_uint_eq(b.cap, 0);
+}
+END_TEST
+
+START_TEST(test_buf_reset_keeps_memory)
+{
+    struct buf b;
+    char *data;
+    size_t cap;
+
+    buf_init(&b);
+    buf_append(&b, "hello", 5);
+    data = b.data;
+    cap = b.cap;
+    buf_reset(&b);
+    ck_assert_uint_eq(b.len, 0);
+    ck_assert_ptr_eq(b.data, data);
+    ck_assert_uint_eq(b.cap, cap);
+    buf_append(&b, "hi", 2);
+    ck_assert_int_eq(memcmp(b.data, "hi", 2), 0);
+    buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_buf_failure_sticks_until_reset)
+{
+    struct buf b;
+
+    buf_init(&b);
+    buf_append(&b, "abc", 3);
+    ck_assert(!buf_reserve(&b, SIZE_MAX - 1));
+    ck_assert(b.failed);
+    buf_append(&b, "def", 3);
+    ck_assert_uint_eq(b.len, 3);
+    ck_assert(!buf_reserve(&b, 1));
+    ck_assert_int_eq(memcmp(b.data, "abc", 3), 0);
+    buf_reset(&b);
+    ck_assert(!b.failed);
+    ck_assert(buf_reserve(&b, 1));
+    buf_free(&b);
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -126,6 +195,9 @@ core_suite(void)
     tcase_add_test(tc, test_base64_round_trips_all_lengths);
     tcase_add_test(tc, test_base64_known_vectors);
     tcase_add_test(tc, test_base64_rejects_foreign_characters);
+    tcase_add_test(tc, test_buf_grows_and_keeps_its_bytes);
+    tcase_add_test(tc, test_buf_reset_keeps_memory);
+    tcase_add_test(tc, test_buf_failure_sticks_until_reset);
     suite_add_tcase(s, tc);
     return s;
 }
